@@ -1,0 +1,1 @@
+"""godseye.control"""

@@ -1,0 +1,19 @@
+"""The shape every controller shares: reconcile(view, memory) -> Decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from godseye.control.actions import Action
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision(Generic[M]):
+    """A controller's new memory, what it asks for, and when it wants to run again at the latest."""
+
+    memory: M
+    actions: tuple[Action, ...] = ()
+    requeue_after_s: float | None = None

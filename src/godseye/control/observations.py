@@ -1,0 +1,79 @@
+"""What drivers tell controllers about the world: plain frozen data stamped with a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# Vantage point of a probe: "edge" or the name of the cloud that sent it.
+EDGE = "edge"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    t_s: float
+    vantage: str
+    cloud: str
+    service: str
+    ok: bool
+    latency_ms: float | None = None
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSample:
+    """Load and quality of one service in one cloud over the last sampling interval."""
+
+    t_s: float
+    cloud: str
+    service: str
+    offered_rps: float
+    served_rps: float
+    failed_rps: float
+    p99_ms: float
+    cpu_utilization: float
+    queue_depth: float
+    ready_replicas: int
+
+    @property
+    def error_rate(self) -> float:
+        return self.failed_rps / self.offered_rps if self.offered_rps > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaPosition:
+    """Replication state of one copy of a datastore.
+
+    Positions are monotonically increasing integers: WAL bytes for sql, offsets for streams, and
+    for objects the time (in ms) up to which objects have been synced.
+    """
+
+    t_s: float
+    datastore: str
+    cloud: str
+    role: Literal["primary", "replica"]
+    acked_pos: int  # newest position acknowledged to clients (primary's own view)
+    received_pos: int  # newest position this copy has received
+    replayed_pos: int  # newest position this copy has applied and can serve
+    reachable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServedSplit:
+    """Share of a service's requests each cloud actually served (fractions summing to 1)."""
+
+    t_s: float
+    service: str
+    shares: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class NodePoolStatus:
+    t_s: float
+    cloud: str
+    nodes_ready: int
+    nodes_requested: int
+    max_nodes: int
+
+
+Observation = ProbeResult | ServiceSample | ReplicaPosition | ServedSplit | NodePoolStatus
