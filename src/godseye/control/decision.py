@@ -17,3 +17,12 @@ class Decision(Generic[M]):
     memory: M
     actions: tuple[Action, ...] = ()
     requeue_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """An action as the plane hands it to a driver: when, and which controller asked for it."""
+
+    t_s: float
+    actor: str
+    action: Action
