@@ -61,3 +61,13 @@ def test_fault_after_the_end(reference: Platform) -> None:
 def test_unknown_event(reference: Platform) -> None:
     line = first_line(GOOD.replace("{multiplier: 1.5}", "{event: cyber-monday}"), reference)
     assert line.startswith("s.yaml:3: traffic.event: no event named 'cyber-monday'")
+
+
+def test_fault_without_kind(reference: Platform) -> None:
+    line = first_line(GOOD.replace("at_s: 800, kind: partition,", "at_s: 800,"), reference)
+    assert line == "s.yaml:7: faults[2].kind: required field is missing (it selects the kind of entry)"
+
+
+def test_unknown_kind_lists_the_kinds(reference: Platform) -> None:
+    line = first_line(GOOD.replace("kind: partition", "kind: meteor"), reference)
+    assert line.startswith("s.yaml:7: faults[2].kind: expected one of 'cloud_outage'") and "(got 'meteor')" in line

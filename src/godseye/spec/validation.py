@@ -110,6 +110,10 @@ def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
         return f"expected {ctx.get('expected')}{got}"
     if kind in _TYPE_WORDS:
         return f"{_TYPE_WORDS[kind]}{got}"
+    if kind == "union_tag_not_found":
+        return "required field is missing (it selects the kind of entry)"
+    if kind == "union_tag_invalid":
+        return f"expected one of {ctx.get('expected_tags')} (got {_show(ctx.get('tag'))})"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return f"{err['msg'][0].lower()}{err['msg'][1:]}{got}"
@@ -134,12 +138,32 @@ def validate_document(doc: YamlDocument, model: type[M]) -> M:
             loc: list[PathPart] = [p for p in err["loc"] if isinstance(p, (str, int))]
             # Pydantic appends the failing member of a union ("int", "constrained-str"...); drop it.
             loc = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS))]
+            loc = _drop_discriminator_tags(doc, loc)
+            if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                loc.append(str((err.get("ctx") or {}).get("discriminator", "kind")).strip("'"))
             problems.append(
                 InputProblem(
                     file=doc.file, line=doc.line_of(loc), field=field_path(loc, doc), message=_message(err, model)
                 )
             )
         raise InputError(problems) from None
+
+
+def _drop_discriminator_tags(doc: YamlDocument, loc: list[PathPart]) -> list[PathPart]:
+    """Pydantic puts the chosen member of a tagged union (`cloud_outage`) in the path; the file has no such key."""
+    out: list[PathPart] = []
+    node: Any = doc.data
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str) and part not in node and node.get("kind") == part:
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
 
 
 _UNION_TAGS = {"int", "float", "str", "bool", "none", "function-after", "constrained-str", "is-instance"}
