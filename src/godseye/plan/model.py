@@ -55,13 +55,28 @@ class CloudCapacity:
 
 @dataclass(frozen=True, slots=True)
 class SurvivorLoad:
+    """A surviving cloud carrying its tier-1 and tier-2 load after another cloud failed."""
+
     cloud: str
     nodes_needed: int
     max_nodes: int
+    vcpu_needed: float = 0.0
+    # Nodes once the failed cloud's deferred (tier-3) services are rescheduled here too.
+    nodes_after_deferred: int | None = None
 
     @property
     def utilisation(self) -> float:
         return self.nodes_needed / self.max_nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A single-cloud service of the failed cloud, rescheduled after its tier's deferral."""
+
+    service: str
+    cloud: str | None  # None when no survivor has room for it
+    replicas: int
+    deferral_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +85,9 @@ class Survival:
     ok: bool
     detail: str
     survivors: list[SurvivorLoad] = field(default_factory=list)
+    # Post-failure traffic weights of every service the failure moved (whole percents).
+    weights: dict[str, dict[str, int]] = field(default_factory=dict)
+    deferred: list[Deferral] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,14 @@ class Plan:
     def ok(self) -> bool:
         return all(c.ok for c in self.fits) and all(s.ok for s in self.survives) and all(
             p.ok for p in self.principles
+        )
+
+    def failures(self) -> list[str]:
+        """One line per check that does not hold, naming the check."""
+        return (
+            [f"{c.name}: {c.detail}" for c in self.fits if not c.ok]
+            + [f"N-1 without {s.failed_cloud}: {s.detail}" for s in self.survives if not s.ok]
+            + [f"{p.name}: {p.detail}" for p in self.principles if not p.ok]
         )
 
     def service(self, name: str) -> ServicePlan:

@@ -1,0 +1,145 @@
+"""N-1 survival: for each cloud in turn, assume it fails and check the survivors carry the load.
+
+What moves where follows the seed's failover sequence and the steering rule itself:
+- services active in several clouds (tier 1) have their weights moved by `policy.split.redistribute`,
+  the very function steering calls, so the plan predicts the split steering will ask for;
+- services active in one cloud with a warm standby (tier 2) go fully to the standby cloud;
+- single-cloud services (tier 3) are rescheduled after their tier's deferral to the survivor with
+  the most headroom. They are reported but not part of the pass/fail check: the seed defers them.
+Replicas on a survivor never drop below what it already runs: a failover does not scale anything in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from godseye.plan.model import Deferral, ServicePlan, Survival, SurvivorLoad
+from godseye.plan.nodes import PodCounts, add_pods, pack_nodes, vcpu_of
+from godseye.plan.placement import replicas_for
+from godseye.policy.split import redistribute
+from godseye.policy.tiers import tier_table
+from godseye.spec.models import Platform
+
+
+def full_replicas(platform: Platform, svc: ServicePlan, multiplier: float = 1.0) -> int:
+    """Replicas that carry the whole service alone, never below its min_replicas."""
+    return max(replicas_for(svc.rps * multiplier, svc.pod_rps), platform.services[svc.name].min_replicas)
+
+
+def share_replicas(svc: ServicePlan, weight_pct: float, multiplier: float = 1.0) -> int:
+    """Replicas that carry `weight_pct` percent of the service's traffic."""
+    return replicas_for(svc.rps * multiplier * weight_pct / 100, svc.pod_rps)
+
+
+def survive_all(platform: Platform, services: Sequence[ServicePlan]) -> list[Survival]:
+    return [survive(platform, services, failed) for failed in platform.clouds]
+
+
+def survive(platform: Platform, services: Sequence[ServicePlan], failed: str) -> Survival:
+    survivors = [c for c in platform.clouds if c != failed]
+    if not survivors:
+        return Survival(failed, False, f"no other cloud to carry {failed}'s load")
+    pods: dict[str, PodCounts] = {c: {} for c in survivors}
+    weights: dict[str, dict[str, int]] = {}
+    lost: list[str] = []
+    deferred: list[ServicePlan] = []
+    for svc in services:
+        actives = svc.active_clouds
+        if failed not in svc.placement:
+            for cloud, placed in svc.placement.items():
+                add_pods(pods, cloud, svc.pod_vcpu, placed.replicas)
+        elif len(actives) > 1:
+            moved = _move_weights(platform, svc, failed, pods)
+            if moved is None:
+                lost.append(svc.name)
+            else:
+                weights[svc.name] = moved
+        elif failed in actives and svc.standby_clouds:
+            standby = svc.standby_clouds[0]
+            add_pods(pods, standby, svc.pod_vcpu, full_replicas(platform, svc))
+            weights[svc.name] = {c: (100 if c == standby else 0) for c in platform.clouds}
+        elif failed in actives:
+            deferred.append(svc)
+        else:
+            # Only the warm standby was lost: the active cloud keeps serving as before.
+            for cloud, placed in svc.placement.items():
+                if cloud != failed:
+                    add_pods(pods, cloud, svc.pod_vcpu, placed.replicas)
+    loads = {c: pack_nodes(pods[c], platform.clouds[c].node_vcpu) for c in survivors}
+    over = [c for c in survivors if loads[c] > platform.clouds[c].max_nodes]
+    deferrals, after = _reschedule(platform, deferred, pods, loads)
+    survivor_loads = [
+        SurvivorLoad(
+            cloud=c,
+            nodes_needed=loads[c],
+            max_nodes=platform.clouds[c].max_nodes,
+            vcpu_needed=vcpu_of(pods[c]),
+            nodes_after_deferred=after.get(c),
+        )
+        for c in survivors
+    ]
+    ok = not over and not lost
+    return Survival(failed, ok, _detail(survivor_loads, over, lost, deferrals), survivor_loads, weights, deferrals)
+
+
+def _move_weights(platform: Platform, svc: ServicePlan, failed: str, pods: dict[str, PodCounts]) -> dict[str, int] | None:
+    """Add the survivors' pods of an active-active service after steering moved its weights."""
+    try:
+        moved, _rule = redistribute(platform, svc.weights, [failed])
+    except ValueError:
+        return None
+    for cloud, weight in moved.items():
+        have = svc.placement[cloud].replicas if cloud in svc.placement and cloud != failed else 0
+        add_pods(pods, cloud, svc.pod_vcpu, max(share_replicas(svc, weight), have))
+    return moved
+
+
+def _reschedule(
+    platform: Platform, deferred: list[ServicePlan], pods: dict[str, PodCounts], loads: dict[str, int]
+) -> tuple[list[Deferral], dict[str, int]]:
+    """Each deferred service, largest first, to the survivor with the most node headroom left."""
+    if not deferred:
+        return [], {}
+    table = tier_table(platform)
+    order = list(loads)
+    pods = {c: dict(p) for c, p in pods.items()}
+    after = dict(loads)
+    out: list[Deferral] = []
+    for svc in sorted(deferred, key=lambda s: (-full_replicas(platform, s) * s.pod_vcpu, s.name)):
+        replicas = full_replicas(platform, svc)
+        target = max(order, key=lambda c: (platform.clouds[c].max_nodes - after[c], -order.index(c)))
+        trial = {**pods[target]}
+        trial[svc.pod_vcpu] = trial.get(svc.pod_vcpu, 0) + replicas
+        nodes = pack_nodes(trial, platform.clouds[target].node_vcpu)
+        deferral_s = table[svc.tier].deferral_s
+        if nodes > platform.clouds[target].max_nodes:
+            out.append(Deferral(svc.name, None, replicas, deferral_s))
+            continue
+        pods[target], after[target] = trial, nodes
+        out.append(Deferral(svc.name, target, replicas, deferral_s))
+    return out, after
+
+
+def _pct(nodes: int, max_nodes: int) -> str:
+    return f"{round(100 * nodes / max_nodes)}% of max"
+
+
+def _detail(loads: list[SurvivorLoad], over: list[str], lost: list[str], deferrals: list[Deferral]) -> str:
+    parts = [", ".join(f"{s.cloud} {_pct(s.nodes_needed, s.max_nodes)}" for s in loads)]
+    for s in loads:
+        if s.cloud in over:
+            parts.append(f"{s.cloud} overflows: needs {s.nodes_needed} nodes > max_nodes {s.max_nodes}")
+    if lost:
+        parts.append(f"no surviving cloud carries {', '.join(lost)}")
+    if deferrals:
+        moves = [
+            f"{d.service} has no room on any survivor" if d.cloud is None else f"{d.service} -> {d.cloud} after {d.deferral_s:g}s"
+            for d in deferrals
+        ]
+        tail = ", ".join(
+            f"{s.cloud} {_pct(s.nodes_after_deferred, s.max_nodes)}"
+            for s in loads
+            if s.nodes_after_deferred is not None and s.nodes_after_deferred != s.nodes_needed
+        )
+        parts.append("deferred: " + ", ".join(moves) + (f" ({tail} after)" if tail else ""))
+    return "; ".join(parts)
