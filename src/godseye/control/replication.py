@@ -1,0 +1,404 @@
+"""Replication watch: lag, RPO exposure, RPO target breaches and stalls, per datastore and replica.
+
+Rules (the seed's "Cross-Cloud Data Sync" box and its tier table):
+
+- Positions only grow. For sql they are WAL bytes, for streams offsets, for objects the time in ms up
+  to which objects are synced. The primary's `acked_pos` is the newest write acknowledged to clients.
+- Lag of a copy: newest acked minus what the copy has *replayed* (what it can serve now).
+- Exposure: what would be lost if the primary's cloud died now: newest acked minus what the best
+  surviving copy has *received* (a promoted copy replays everything it received). Positions are exact;
+  seconds are estimated from the primary's acked history (sql, stream) or read directly (object).
+- Target of a datastore: the lower of its tier's RPO (the tier of the most critical service using it)
+  and the sync box's bound for its kind (sql < 1 s, stream < 5 s, object < 15 min). A target of 0 is
+  synchronous replication: any exposure at all is a breach. A positive target is a strict "<".
+- Stall: a copy whose received position has not moved for `stall_after_s` while the primary holds
+  writes it lacks. The incident engine reads stalls to recognise network partitions.
+- Level-triggered: conditions are emitted only when a breach, a stall or its end is first seen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from godseye.control.actions import Action, Condition
+from godseye.control.decision import Decision
+from godseye.control.observations import ReplicaPosition
+from godseye.policy.tiers import datastore_tiers, tier_table
+from godseye.spec.models import DatastoreKind, Platform
+
+# The seed's Cross-Cloud Data Sync box: the RPO each replication mechanism promises.
+SYNC_BOX_RPO_S: dict[str, float] = {"sql": 1.0, "stream": 5.0, "object": 900.0}
+
+BYTES_PER_MB = 1_000_000
+MS_PER_S = 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class DatastoreTarget:
+    """What a datastore must achieve: desired state for the watch, derived from the spec."""
+
+    name: str
+    kind: DatastoreKind
+    tier: int
+    rpo_target_s: float
+    # Spec's average write volume in position units per second: used to turn a position gap into
+    # seconds when no write has been observed yet (sql only: stream offsets and object times have
+    # no byte size).
+    write_pos_per_s: float
+    # Which rule set the target, for the timeline ("tier 1 RPO 0" or "sync box sql < 1 s").
+    target_reason: str
+
+
+def targets_from_platform(
+    platform: Platform, sync_box_rpo_s: Mapping[str, float] = SYNC_BOX_RPO_S
+) -> dict[str, DatastoreTarget]:
+    """Each datastore's RPO target: min(tier RPO, sync box bound for its kind)."""
+    table = tier_table(platform)
+    tiers = datastore_tiers(platform)
+    out: dict[str, DatastoreTarget] = {}
+    for name, store in platform.datastores.items():
+        tier = tiers[name]
+        tier_rpo = table[tier].rpo_s
+        box = sync_box_rpo_s[store.kind]
+        if tier_rpo <= box:
+            target, why = tier_rpo, f"tier {tier} RPO {_fmt_s(tier_rpo)}"
+        else:
+            target, why = box, f"sync box {store.kind} RPO < {_fmt_s(box)}"
+        rate = store.write_mb_s * BYTES_PER_MB if store.kind == "sql" else 0.0
+        out[name] = DatastoreTarget(name, store.kind, tier, target, rate, why)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationParams:
+    # No received progress for this long while the primary is ahead = stalled. The seed marks a cloud
+    # unhealthy 10 s after it fails (3 consecutive checks); a stall is declared on the same scale.
+    stall_after_s: float = 10.0
+    # How far back the primary's acked positions are kept to turn gaps into seconds. It must exceed
+    # the largest position-based target (stream, 5 s) by a wide margin; older gaps are extrapolated.
+    history_s: float = 60.0
+    # Hard cap on kept samples per datastore, whatever the sampling rate.
+    history_max: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("stall_after_s", "history_s"):
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a positive finite number of seconds (got {value})")
+        if self.history_max < 2:
+            raise ValueError(f"history_max must be at least 2 (got {self.history_max})")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationView:
+    now_s: float
+    targets: Mapping[str, DatastoreTarget]
+    # Latest report per (datastore, cloud); older or repeated reports are ignored, so a driver may
+    # hand in everything it has.
+    positions: tuple[ReplicaPosition, ...]
+    # Spec order of clouds: breaks ties between equally good survivors deterministically.
+    clouds: tuple[str, ...]
+    params: ReplicationParams = ReplicationParams()
+
+
+@dataclass(frozen=True, slots=True)
+class CopyState:
+    """One copy of a datastore as last reported, plus when its received position last moved."""
+
+    position: ReplicaPosition
+    last_advance_s: float
+    stalled: bool = False
+
+    @property
+    def cloud(self) -> str:
+        return self.position.cloud
+
+    @property
+    def received(self) -> int:
+        # A copy has received at least what it replayed, whatever a driver reports.
+        return max(self.position.received_pos, self.position.replayed_pos)
+
+
+@dataclass(frozen=True, slots=True)
+class DatastoreState:
+    target: DatastoreTarget
+    primary: str | None
+    newest_acked: int
+    # (t_s, acked_pos) of the primary, oldest first, bounded by ReplicationParams.
+    acked_history: tuple[tuple[float, int], ...]
+    copies: Mapping[str, CopyState]
+    breached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaStall:
+    """A replica not receiving what its primary holds: the incident engine's partition signal."""
+
+    datastore: str
+    primary_cloud: str
+    replica_cloud: str
+    since_s: float
+    tier: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaLag:
+    datastore: str
+    cloud: str
+    role: str
+    reachable: bool
+    lag_pos: int  # newest acked - replayed (bytes for sql, offsets for stream, ms for object)
+    lag_s: float
+    exposure_pos: int  # newest acked - received
+    exposure_s: float
+    caught_up: bool
+    stalled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationState:
+    """The query API the failover orchestrator and the incident engine read."""
+
+    now_s: float = 0.0
+    clouds: tuple[str, ...] = ()
+    datastores: Mapping[str, DatastoreState] = field(default_factory=dict)
+
+    def newest_acked(self, datastore: str) -> int:
+        """Newest position the primary acknowledged to clients (kept when the primary goes silent)."""
+        return self.datastores[datastore].newest_acked
+
+    def primary(self, datastore: str) -> str | None:
+        return self.datastores[datastore].primary
+
+    def best_survivor(self, datastore: str, excluding_clouds: Iterable[str] = ()) -> str | None:
+        """Reachable copy outside `excluding_clouds` holding the most: received, then replayed, then spec order."""
+        ds = self.datastores[datastore]
+        excluded = set(excluding_clouds)
+        candidates = [c for c in ds.copies.values() if c.cloud not in excluded and c.position.reachable]
+        if not candidates:
+            return None
+        best = max(candidates, key=lambda c: (c.received, c.position.replayed_pos, -self._order(c.cloud)))
+        return best.cloud
+
+    def caught_up(self, datastore: str, cloud: str) -> bool:
+        """The copy in `cloud` has replayed everything the primary acknowledged (safe to promote)."""
+        ds = self.datastores[datastore]
+        copy = ds.copies.get(cloud)
+        return copy is not None and copy.position.replayed_pos >= ds.newest_acked
+
+    def exposure_s(self, datastore: str, excluding_clouds: Iterable[str] | None = None) -> float:
+        """Seconds of acknowledged writes lost if `excluding_clouds` (default: the primary's cloud) died now.
+
+        math.inf when no reachable copy would survive.
+        """
+        ds = self.datastores[datastore]
+        excluded = set(excluding_clouds) if excluding_clouds is not None else ({ds.primary} if ds.primary else set())
+        survivor = self.best_survivor(datastore, excluded)
+        if survivor is None:
+            return math.inf
+        return self.replica_exposure_s(datastore, survivor)
+
+    def exposure_pos(self, datastore: str, excluding_clouds: Iterable[str] | None = None) -> int | None:
+        """Position gap behind `exposure_s`; None when no reachable copy would survive."""
+        ds = self.datastores[datastore]
+        excluded = set(excluding_clouds) if excluding_clouds is not None else ({ds.primary} if ds.primary else set())
+        survivor = self.best_survivor(datastore, excluded)
+        if survivor is None:
+            return None
+        return max(0, ds.newest_acked - ds.copies[survivor].received)
+
+    def replica_exposure_s(self, datastore: str, cloud: str) -> float:
+        """Seconds of acknowledged writes the copy in `cloud` has not received."""
+        ds = self.datastores[datastore]
+        return _gap_s(ds, ds.copies[cloud].received)
+
+    def replica_lag_s(self, datastore: str, cloud: str) -> float:
+        ds = self.datastores[datastore]
+        return _gap_s(ds, ds.copies[cloud].position.replayed_pos)
+
+    def breached(self, datastore: str) -> bool:
+        return self.datastores[datastore].breached
+
+    def lags(self, datastore: str) -> tuple[ReplicaLag, ...]:
+        ds = self.datastores[datastore]
+        out = []
+        for cloud in sorted(ds.copies, key=self._order):
+            c = ds.copies[cloud]
+            out.append(
+                ReplicaLag(
+                    datastore=datastore,
+                    cloud=cloud,
+                    role=c.position.role,
+                    reachable=c.position.reachable,
+                    lag_pos=max(0, ds.newest_acked - c.position.replayed_pos),
+                    lag_s=_gap_s(ds, c.position.replayed_pos),
+                    exposure_pos=max(0, ds.newest_acked - c.received),
+                    exposure_s=_gap_s(ds, c.received),
+                    caught_up=c.position.replayed_pos >= ds.newest_acked,
+                    stalled=c.stalled,
+                )
+            )
+        return tuple(out)
+
+    def stalls(self) -> tuple[ReplicaStall, ...]:
+        out = []
+        for name in sorted(self.datastores):
+            ds = self.datastores[name]
+            for cloud in sorted(ds.copies, key=self._order):
+                c = ds.copies[cloud]
+                if c.stalled and ds.primary is not None:
+                    out.append(ReplicaStall(name, ds.primary, cloud, c.last_advance_s, ds.target.tier))
+        return tuple(out)
+
+    def _order(self, cloud: str) -> int:
+        return _spec_order(self.clouds, cloud)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationMemory:
+    state: ReplicationState = ReplicationState()
+
+
+def _spec_order(clouds: tuple[str, ...], cloud: str) -> int:
+    return clouds.index(cloud) if cloud in clouds else len(clouds)
+
+
+def _fmt_s(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _time_at(ds: DatastoreState, pos: int) -> float | None:
+    """Estimated time at which the primary acknowledged position `pos` (linear between samples).
+
+    Before the kept history, extrapolate with the history's write rate, else the spec's; with
+    neither (an idle stream), the oldest kept sample is the estimate, a lower bound on the gap.
+    None only when the primary never reported.
+    """
+    history = ds.acked_history
+    if not history:
+        return None
+    for i, (t, acked) in enumerate(history):
+        if acked >= pos:
+            if i == 0:
+                break
+            t0, a0 = history[i - 1]
+            return t0 + (pos - a0) / (acked - a0) * (t - t0)
+        if i == len(history) - 1:
+            return t  # beyond what was acknowledged: treat as the newest sample
+    t_first, a_first = history[0]
+    t_last, a_last = history[-1]
+    rate = (a_last - a_first) / (t_last - t_first) if t_last > t_first and a_last > a_first else ds.target.write_pos_per_s
+    if rate <= 0:
+        return t_first
+    return t_first - (a_first - pos) / rate
+
+
+def _gap_s(ds: DatastoreState, pos: int) -> float:
+    if pos >= ds.newest_acked:
+        return 0.0
+    if ds.target.kind == "object":
+        return (ds.newest_acked - pos) / MS_PER_S
+    t_newest = _time_at(ds, ds.newest_acked)
+    t_pos = _time_at(ds, pos)
+    if t_newest is None or t_pos is None:
+        return 0.0
+    return max(0.0, t_newest - t_pos)
+
+
+def _merge(ds: DatastoreState, reports: list[ReplicaPosition], now_s: float, params: ReplicationParams) -> DatastoreState:
+    copies = dict(ds.copies)
+    primary, newest, history = ds.primary, ds.newest_acked, list(ds.acked_history)
+    primary_t = max((c.position.t_s for c in copies.values() if c.position.role == "primary"), default=-math.inf)
+    for pos in sorted(reports, key=lambda p: (p.t_s, p.cloud)):
+        old = copies.get(pos.cloud)
+        if old is not None and pos.t_s <= old.position.t_s:
+            continue  # stale or repeated report: level-triggered, nothing new
+        received = max(pos.received_pos, pos.replayed_pos)
+        advanced = old is None or received > old.received
+        last_advance = pos.t_s if advanced or old is None else old.last_advance_s
+        copies[pos.cloud] = CopyState(pos, last_advance, old.stalled if old else False)
+        if pos.role != "primary" or pos.t_s < primary_t:
+            continue
+        primary_t = pos.t_s
+        if primary is not None and pos.cloud != primary:
+            # A promotion started a new history: the new primary's acknowledged positions are the
+            # reference from now on (what the old one acknowledged beyond them is already lost).
+            newest, history = pos.acked_pos, []
+        primary = pos.cloud
+        newest = max(newest, pos.acked_pos)
+        # Every report is kept, idle ones included, so that a gap is dated by when the primary
+        # really acknowledged it rather than spread over an idle stretch.
+        history.append((pos.t_s, newest))
+    horizon = now_s - params.history_s
+    # Keep the newest sample at or before the horizon so a gap just older than it still interpolates.
+    while len(history) > 2 and history[1][0] <= horizon:
+        history.pop(0)
+    history = history[-params.history_max :]
+    return replace(ds, primary=primary, newest_acked=newest, acked_history=tuple(history), copies=copies)
+
+
+def _is_stalled(ds: DatastoreState, copy: CopyState, now_s: float, params: ReplicationParams) -> bool:
+    if copy.cloud == ds.primary:
+        return False
+    return copy.received < ds.newest_acked and now_s - copy.last_advance_s >= params.stall_after_s
+
+
+def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
+    if target.rpo_target_s == 0:
+        return exposure_s > 0
+    return exposure_s >= target.rpo_target_s
+
+
+def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[ReplicationMemory]:
+    params = view.params
+    by_store: dict[str, list[ReplicaPosition]] = {}
+    for pos in view.positions:
+        if pos.datastore in view.targets:
+            by_store.setdefault(pos.datastore, []).append(pos)
+    actions: list[Action] = []
+    stores: dict[str, DatastoreState] = {}
+    wakeups: list[float] = []
+    for name in sorted(view.targets):
+        target = view.targets[name]
+        old = memory.state.datastores.get(name) or DatastoreState(target, None, 0, (), {})
+        ds = _merge(replace(old, target=target), by_store.get(name, []), view.now_s, params)
+        copies: dict[str, CopyState] = {}
+        for cloud in sorted(ds.copies, key=lambda c: (_spec_order(view.clouds, c), c)):
+            copy = ds.copies[cloud]
+            stalled = _is_stalled(ds, copy, view.now_s, params)
+            if stalled != copy.stalled:
+                lacking = ds.newest_acked - copy.received
+                if stalled:
+                    event = "replication-stalled"
+                    why = (f"{cloud} received nothing for {view.now_s - copy.last_advance_s:g} s "
+                           f"(>= {params.stall_after_s:g} s) while {ds.primary} is {lacking} ahead")
+                else:
+                    event, why = "replication-resumed", f"{cloud} is receiving from {ds.primary} again"
+                actions.append(Condition(f"{name}/{cloud}", event, why))
+            elif not stalled and copy.cloud != ds.primary and copy.received < ds.newest_acked:
+                wakeups.append(copy.last_advance_s + params.stall_after_s - view.now_s)
+            copies[cloud] = replace(copy, stalled=stalled)
+        ds = replace(ds, copies=copies)
+        state = ReplicationState(view.now_s, view.clouds, {name: ds})
+        breached = ds.primary is not None and len(ds.copies) > 1 and _breach(target, state.exposure_s(name))
+        if breached != old.breached:
+            actions.append(_breach_condition(name, state, target, breached))
+        stores[name] = replace(ds, breached=breached)
+    state = ReplicationState(view.now_s, view.clouds, stores)
+    requeue = max(0.0, min(wakeups)) if wakeups else None
+    return Decision(ReplicationMemory(state), tuple(actions), requeue)
+
+
+def _breach_condition(name: str, state: ReplicationState, target: DatastoreTarget, breached: bool) -> Condition:
+    exposure = state.exposure_s(name)
+    gap = state.exposure_pos(name)
+    primary = state.primary(name)
+    survivor = state.best_survivor(name, {primary} if primary else ())
+    shown = "all writes (no reachable copy outside the primary's cloud)" if gap is None else (
+        f"{exposure:.3g} s ({gap} behind {primary}, best survivor {survivor})")
+    if breached:
+        sync = "synchronous: a write must reach a second cloud before it is acknowledged; " if target.rpo_target_s == 0 else ""
+        return Condition(name, "rpo-breach", f"{sync}losing {primary} now would lose {shown}; target {target.target_reason}")
+    return Condition(name, "rpo-met", f"exposure {shown} is within target {target.target_reason}")
