@@ -2,9 +2,9 @@
 
 A cloud that needs more nodes than it has provisioned but no more than `max_nodes` is fine (the
 cluster autoscaler adds them) and gets a note; one that needs more than `max_nodes` fails its fit
-check. Known events are checked at their peak plus the pre-scale buffer (the seed's "scale to
-predicted peak + 20% buffer"): a cloud full at the peak may burst into the others' headroom, so an
-event fails only when the whole platform cannot hold it.
+check. Known events are checked at their peak: a cloud full at the peak may burst into the others'
+headroom (the seed's cloud burst), so an event fails only when the whole platform cannot hold it.
+The seed's pre-scale buffer ("predicted peak + 20%") on top is reported as a note when it is cut.
 """
 
 from __future__ import annotations
@@ -82,26 +82,42 @@ def peak_pods(platform: Platform, services: Sequence[ServicePlan], multiplier: f
 
 
 def event_checks(platform: Platform, services: Sequence[ServicePlan]) -> list[Check]:
+    """Each known event at its peak must fit; the pre-scale buffer on top is reported, not required.
+
+    At the cap the autoscaler stops at max_nodes: the peak is still carried, only the buffer is cut.
+    """
     buffer = platform.autoscaling.prescale_buffer
     checks = []
     for name, event in platform.events.items():
-        multiplier = event.peak_multiplier * (1 + buffer)
-        pods = peak_pods(platform, services, multiplier)
-        need = {c: pack_nodes(pods[c], cloud.node_vcpu) for c, cloud in platform.clouds.items()}
-        room = {c: cloud.max_nodes for c, cloud in platform.clouds.items()}
-        vcpu = {c: cloud.node_vcpu for c, cloud in platform.clouds.items()}
-        # Nodes differ in size between clouds, so overflow and spare room are compared in vCPU.
-        over_vcpu = sum(max(0, need[c] - room[c]) * vcpu[c] for c in need)
-        spare_vcpu = sum(max(0, room[c] - need[c]) * vcpu[c] for c in need)
-        ok = over_vcpu <= spare_vcpu
-        where = ", ".join(f"{c} {round(100 * need[c] / room[c])}% of max" for c in need)
-        detail = f"x{multiplier:g} ({event.peak_multiplier:g} peak + {buffer:.0%} buffer): {where}"
-        if over_vcpu > 0:
-            full = ", ".join(c for c in need if need[c] > room[c])
+        peak = _fit_at(platform, services, event.peak_multiplier)
+        buffered = _fit_at(platform, services, event.peak_multiplier * (1 + buffer))
+        detail = f"x{event.peak_multiplier:g} peak: {peak.detail}"
+        if peak.ok:
             detail += (
-                f"; {full} bursts {over_vcpu:g} vCPU into {spare_vcpu:g} vCPU of spare room elsewhere"
-                if ok
-                else f"; {full} overflows by {over_vcpu:g} vCPU, only {spare_vcpu:g} vCPU spare elsewhere"
+                f"; with the {buffer:.0%} pre-scale buffer: {buffered.detail}"
+                if buffered.ok
+                else f"; note: the {buffer:.0%} pre-scale buffer is cut at max_nodes ({buffered.detail})"
             )
-        checks.append(Check(f"peak {name}", ok, detail))
+        checks.append(Check(f"peak {name}", peak.ok, detail))
     return checks
+
+
+def _fit_at(platform: Platform, services: Sequence[ServicePlan], multiplier: float) -> Check:
+    """Whether the platform holds all traffic x `multiplier`, a full cloud bursting into the others."""
+    pods = peak_pods(platform, services, multiplier)
+    need = {c: pack_nodes(pods[c], cloud.node_vcpu) for c, cloud in platform.clouds.items()}
+    room = {c: cloud.max_nodes for c, cloud in platform.clouds.items()}
+    vcpu = {c: cloud.node_vcpu for c, cloud in platform.clouds.items()}
+    # Nodes differ in size between clouds, so overflow and spare room are compared in vCPU.
+    over_vcpu = sum(max(0, need[c] - room[c]) * vcpu[c] for c in need)
+    spare_vcpu = sum(max(0, room[c] - need[c]) * vcpu[c] for c in need)
+    ok = over_vcpu <= spare_vcpu
+    detail = ", ".join(f"{c} {round(100 * need[c] / room[c])}% of max" for c in need)
+    if over_vcpu > 0:
+        full = ", ".join(c for c in need if need[c] > room[c])
+        detail += (
+            f"; {full} bursts {over_vcpu:g} vCPU into {spare_vcpu:g} vCPU spare elsewhere"
+            if ok
+            else f"; {full} overflows by {over_vcpu:g} vCPU with only {spare_vcpu:g} vCPU spare elsewhere"
+        )
+    return Check("", ok, detail)
