@@ -11,8 +11,9 @@ Rules (the seed's "Cross-Cloud Data Sync" box and its tier table):
 - Target of a datastore: the lower of its tier's RPO (the tier of the most critical service using it)
   and the sync box's bound for its kind (sql < 1 s, stream < 5 s, object < 15 min). A target of 0 is
   synchronous replication: any exposure at all is a breach. A positive target is a strict "<".
-- Stall: a copy whose received position has not moved for `stall_after_s` while the primary holds
-  writes it lacks. The incident engine reads stalls to recognise network partitions.
+- Stall: a copy whose received position has not moved for `stall_after_s` (or the sync box's bound
+  for its kind, if longer: object sync runs in batches) while the primary holds writes it lacks.
+  The incident engine reads stalls to recognise network partitions.
 - Level-triggered: conditions are emitted only when a breach, a stall or its end is first seen.
 """
 
@@ -49,6 +50,9 @@ class DatastoreTarget:
     write_pos_per_s: float
     # Which rule set the target, for the timeline ("tier 1 RPO 0" or "sync box sql < 1 s").
     target_reason: str
+    # The sync box's bound for this kind. A batch mechanism (object sync) legitimately receives
+    # nothing for up to this long, so a stall is only declared after the longer of it and stall_after_s.
+    sync_rpo_s: float = 0.0
 
 
 def targets_from_platform(
@@ -67,7 +71,7 @@ def targets_from_platform(
         else:
             target, why = box, f"sync box {store.kind} RPO < {_fmt_s(box)}"
         rate = store.write_mb_s * BYTES_PER_MB if store.kind == "sql" else 0.0
-        out[name] = DatastoreTarget(name, store.kind, tier, target, rate, why)
+        out[name] = DatastoreTarget(name, store.kind, tier, target, rate, why, box)
     return out
 
 
@@ -339,10 +343,14 @@ def _merge(ds: DatastoreState, reports: list[ReplicaPosition], now_s: float, par
     return replace(ds, primary=primary, newest_acked=newest, acked_history=tuple(history), copies=copies)
 
 
+def _stall_after_s(ds: DatastoreState, params: ReplicationParams) -> float:
+    return max(params.stall_after_s, ds.target.sync_rpo_s)
+
+
 def _is_stalled(ds: DatastoreState, copy: CopyState, now_s: float, params: ReplicationParams) -> bool:
     if copy.cloud == ds.primary:
         return False
-    return copy.received < ds.newest_acked and now_s - copy.last_advance_s >= params.stall_after_s
+    return copy.received < ds.newest_acked and now_s - copy.last_advance_s >= _stall_after_s(ds, params)
 
 
 def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
@@ -373,12 +381,12 @@ def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[Repl
                 if stalled:
                     event = "replication-stalled"
                     why = (f"{cloud} received nothing for {view.now_s - copy.last_advance_s:g} s "
-                           f"(>= {params.stall_after_s:g} s) while {ds.primary} is {lacking} ahead")
+                           f"(>= {_stall_after_s(ds, params):g} s) while {ds.primary} is {lacking} ahead")
                 else:
                     event, why = "replication-resumed", f"{cloud} is receiving from {ds.primary} again"
                 actions.append(Condition(f"{name}/{cloud}", event, why))
             elif not stalled and copy.cloud != ds.primary and copy.received < ds.newest_acked:
-                wakeups.append(copy.last_advance_s + params.stall_after_s - view.now_s)
+                wakeups.append(copy.last_advance_s + _stall_after_s(ds, params) - view.now_s)
             copies[cloud] = replace(copy, stalled=stalled)
         ds = replace(ds, copies=copies)
         state = ReplicationState(view.now_s, view.clouds, {name: ds})
@@ -397,7 +405,7 @@ def _breach_condition(name: str, state: ReplicationState, target: DatastoreTarge
     primary = state.primary(name)
     survivor = state.best_survivor(name, {primary} if primary else ())
     shown = "all writes (no reachable copy outside the primary's cloud)" if gap is None else (
-        f"{exposure:.3g} s ({gap} behind {primary}, best survivor {survivor})")
+        f"{exposure:.6g} s ({gap} behind {primary}, best survivor {survivor})")
     if breached:
         sync = "synchronous: a write must reach a second cloud before it is acknowledged; " if target.rpo_target_s == 0 else ""
         return Condition(name, "rpo-breach", f"{sync}losing {primary} now would lose {shown}; target {target.target_reason}")
