@@ -1,0 +1,388 @@
+"""The seed's Auto-Scaling Flow as a pure controller: reconcile(view, memory) -> Decision.
+
+Rules, per service and cloud (the flowchart's boxes; docs/autoscaling.md walks through them):
+
+1. Expected load = the service's total offered rps x the cloud's current steering weight, so a
+   failover weight change scales the survivors at once. Need = ceil(expected / (pod_rps x
+   target_utilization)), or HPA's ceil(ready x cpu / target) when pods run hotter than the spec says.
+2. Spike = total offered rps > spike_factor x its rolling average over rolling_window_s.
+3. Known event (the spec's calendar): from max(prescale_lead_s, node_boot_s + pod_start_s) before its
+   start until its end, hold at least the replicas for the predicted peak + prescale_buffer.
+   A spike while an event holds is that event; otherwise it is organic.
+4. Organic spike while overloaded: +reactive_step pods per step, one step per metrics interval
+   (metrics_lag_s, and only on a sample newer than the last step). Without a spike, growth beyond
+   HPA's 10% tolerance goes straight to the need; p99 over SLA with a queue also steps +reactive_step.
+5. Nodes: pods that no longer fit the nodes ready or booting ask the pool for more (ScaleNodePool);
+   nodes already asked for are counted, so nothing is asked twice.
+6. A cloud at max_nodes keeps what fits and bursts the rest to the other live clouds with room
+   (ScaleService there + a Condition); memory exposes the burst capacity for steering.
+7. Stable (p99 and errors under SLA, cpu within tolerance of target, queue drains within the SLA, no
+   overload) for stable_s, with the load no longer above its rolling average and no event holding:
+   -scale_down_step every scale_down_interval_s, never below the need, the burst it carries, or the
+   floor = ceil(plan replicas x (1 + floor_buffer)).
+8. Never above what max_nodes x node_vcpu leaves for the service after the other services' pods.
+
+Level-triggered: with nothing changed a second call asks for nothing. Services are handled tier
+first, then by name, so tier 1 gets a full cloud's last vCPUs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from godseye.control.actions import Action, Condition, ScaleNodePool, ScaleService
+from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, NodeAsk, Phase, PodScale
+from godseye.control.decision import Decision
+from godseye.control.events_calendar import EventWindow, describe_start, event_windows, holding, next_boundary_s
+from godseye.control.load_window import LoadWindow
+from godseye.control.observations import ServiceSample
+from godseye.plan.model import ServicePlan
+from godseye.spec.models import Platform, Service
+
+# Kubernetes HPA skips changes within 10% of the target (ANCHORS.md).
+TOLERANCE = 0.1
+# Rounding slack for ceil/floor of float ratios (4000 / (100 x 0.8) must be 50, not 51).
+EPS = 1e-9
+
+__all__ = ["AutoscalerMemory", "AutoscalerView", "reconcile"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    """Everything the rules need about one (cloud, service) at this instant."""
+
+    cloud: str
+    prior: PodScale
+    sample: ServiceSample | None
+    expected_rps: float
+    weight: int
+    need: int
+    need_reason: str
+    floor: int
+    hold: int
+    hold_reason: str
+    fit: int
+    known: bool  # the memory already has a record for this (cloud, service)
+
+    @property
+    def current(self) -> int:
+        return self.prior.replicas
+
+
+@dataclass(frozen=True, slots=True)
+class _Service:
+    plan: ServicePlan
+    spec: Service
+    total_rps: float | None
+    spike_ratio: float | None  # total / rolling average when that exceeds spike_factor
+    cooling: bool  # offered load no longer above its rolling average
+
+
+def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[AutoscalerMemory]:
+    p = view.platform
+    windows = event_windows(p.events, view.epoch, view.event_history)
+    loads = _fold_loads(view, memory)
+    pods: dict[Key, PodScale] = dict(memory.pods)
+    actions: list[Action] = []
+    scaled_down: set[str] = set()
+    order = sorted(view.plans, key=lambda sp: (sp.tier, sp.name))
+    for plan in order:
+        svc = _service(view, plan, loads.get(plan.name))
+        live = [c for c in p.clouds if c not in view.clouds_down]
+        cells = {c: _cell(view, svc, c, pods, windows) for c in live}
+        for key, record, acts in _decide_service(view, svc, cells):
+            pods[key] = record
+            actions.extend(acts)
+            if record.replicas < cells[key[0]].current:
+                scaled_down.add(key[0])
+    nodes = dict(memory.nodes)
+    for cloud in p.clouds:
+        if cloud not in view.clouds_down:
+            ask = _node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down)
+            if ask is not None:
+                nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
+                actions.append(ask)
+    new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes)
+    return Decision(new_memory, tuple(actions), _requeue_after_s(view, new_memory, windows))
+
+
+def _fold_loads(view: AutoscalerView, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
+    window_s = view.platform.autoscaling.rolling_window_s
+    loads = dict(memory.loads)
+    for plan in view.plans:
+        total = view.total_offered_rps(plan.name)
+        if total is not None:
+            loads[plan.name] = loads.get(plan.name, LoadWindow()).add(total[1], total[0], window_s)
+    return loads
+
+
+def _service(view: AutoscalerView, plan: ServicePlan, load: LoadWindow | None) -> _Service:
+    a = view.platform.autoscaling
+    total = view.total_offered_rps(plan.name)
+    rps = total[0] if total is not None else None
+    avg = load.average(view.now_s, a.rolling_window_s) if load is not None else None
+    ratio = rps / avg if rps is not None and avg is not None and avg > 0 else None
+    spike = ratio if ratio is not None and ratio > a.spike_factor else None
+    cooling = ratio is None or ratio <= 1 + TOLERANCE
+    return _Service(plan, view.platform.services[plan.name], rps, spike, cooling)
+
+
+def _lead_s(platform: Platform, cloud: str) -> float:
+    """Pre-scale lead: the spec's, but never shorter than a node boot plus a pod start."""
+    c = platform.clouds[cloud]
+    return max(platform.autoscaling.prescale_lead_s, c.node_boot_s + c.pod_start_s)
+
+
+def _pods_for(rps: float, svc: Service, utilization: float) -> int:
+    return math.ceil(rps / (svc.pod_rps * utilization) - EPS) if rps > 0 else 0
+
+
+def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodScale], windows: tuple[EventWindow, ...]) -> _Cell:
+    p, a, name = view.platform, view.platform.autoscaling, svc.plan.name
+    sample = view.fresh_sample(cloud, name)
+    placed = svc.plan.placement.get(cloud)
+    baseline = placed.replicas if placed is not None else 0
+    prior = pods.get((cloud, name))
+    known = prior is not None
+    if prior is None:
+        start = sample.ready_replicas if sample is not None else baseline
+        prior = PodScale(replicas=start, stable_since_s=None)
+    weight = view.weight(svc.plan, cloud)
+    expected = (svc.total_rps or 0.0) * weight / 100
+    need = _pods_for(expected, svc.spec, a.target_utilization)
+    need_reason = (
+        f"expected {expected:.0f} rps ({weight}% of {svc.total_rps or 0:.0f}) needs {need} pods "
+        f"at {a.target_utilization:.0%} utilisation"
+    )
+    if sample is not None and sample.ready_replicas > 0 and sample.cpu_utilization > a.target_utilization * (1 + TOLERANCE):
+        by_cpu = math.ceil(sample.ready_replicas * sample.cpu_utilization / a.target_utilization - EPS)
+        if by_cpu > need:
+            need = by_cpu
+            need_reason = (
+                f"cpu {sample.cpu_utilization:.0%} on {sample.ready_replicas} pods over target "
+                f"{a.target_utilization:.0%}: HPA asks {need} pods"
+            )
+    floor = math.ceil(baseline * (1 + a.floor_buffer) - EPS)
+    hold, hold_reason = 0, ""
+    event = holding(windows, view.now_s, _lead_s(p, cloud))
+    if event is not None and weight > 0:
+        peak_rps = svc.spec.rps * event.peak_multiplier * weight / 100
+        hold = _pods_for(peak_rps * (1 + a.prescale_buffer), svc.spec, a.target_utilization)
+        hold_reason = (
+            f"{describe_start(event, view.now_s)}: pre-scale to predicted peak {event.peak_multiplier:.1f}x "
+            f"+ {a.prescale_buffer:.0%} ({event.source}; {peak_rps:.0f} rps here)"
+        )
+        if svc.spike_ratio is not None:
+            hold_reason = f"spike {svc.spike_ratio:.1f}x rolling avg matches {event.name}; " + hold_reason
+    return _Cell(
+        cloud, prior, sample, expected, weight, need, need_reason, floor, hold, hold_reason, _fit(view, cloud, name, pods), known
+    )
+
+
+def _fit(view: AutoscalerView, cloud: str, service: str, pods: dict[Key, PodScale]) -> int:
+    """Most replicas of `service` the cloud holds at max_nodes, next to the other services' pods."""
+    c = view.platform.clouds[cloud]
+    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
+    others = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud and s != service)
+    return max(0, math.floor((c.max_nodes * c.node_vcpu - others) / vcpu[service] + EPS))
+
+
+def _step_due(view: AutoscalerView, cell: _Cell) -> bool:
+    """One reactive step per metrics interval, and only once a sample newer than the last step is in."""
+    last = cell.prior.last_up_s
+    lag = view.platform.autoscaling.metrics_lag_s
+    return cell.sample is not None and cell.sample.t_s > last and view.now_s >= last + lag
+
+
+def _latency_overload(svc: _Service, cell: _Cell) -> bool:
+    """p99 over SLA with a queue that would not drain within the SLA, on every pod asked for."""
+    s = cell.sample
+    if s is None or s.ready_replicas < cell.current or s.ready_replicas == 0:
+        return False
+    return s.p99_ms > svc.spec.p99_sla_ms and s.queue_depth > _drain_bound(svc, s)
+
+
+def _drain_bound(svc: _Service, s: ServiceSample) -> float:
+    return s.served_rps * svc.spec.p99_sla_ms / 1000
+
+
+def _want_up(view: AutoscalerView, svc: _Service, cell: _Cell) -> tuple[int, str]:
+    """Replicas the rules ask for without capacity limits, and the reason of the rule that asks most."""
+    a = view.platform.autoscaling
+    cur = cell.current
+    candidates: list[tuple[int, str]] = [(cell.floor, f"floor: plan baseline + {a.floor_buffer:.0%} is {cell.floor} pods")]
+    if cell.hold > 0:
+        candidates.append((cell.hold, cell.hold_reason))
+    overloaded = cell.need > cur * (1 + TOLERANCE)
+    latency = _latency_overload(svc, cell)
+    step = math.ceil(cur * (1 + a.reactive_step) - EPS) if cur > 0 else max(1, cell.need)
+    pct = f"+{a.reactive_step:.0%} pods ({cur} -> {step})"
+    if svc.spike_ratio is not None and (overloaded or latency):
+        if _step_due(view, cell):
+            what = "organic spike" if cell.hold == 0 else "spike above the event's prediction,"
+            candidates.append((step, f"{what} {svc.spike_ratio:.1f}x rolling avg: {pct}"))
+    elif overloaded:
+        candidates.append((cell.need, cell.need_reason))
+    elif latency and _step_due(view, cell) and cell.sample is not None:
+        s = cell.sample
+        why = f"p99 {s.p99_ms:.0f} ms over SLA {svc.spec.p99_sla_ms:.0f} ms with {s.queue_depth:.0f} queued: {pct}"
+        candidates.append((step, why))
+    return max(candidates, key=lambda c: c[0])
+
+
+def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]) -> list[tuple[Key, PodScale, list[Action]]]:
+    """Scale-ups within each cloud's room, the burst of what does not fit, then scale-downs."""
+    name = svc.plan.name
+    wants = {c: _want_up(view, svc, cell) for c, cell in cells.items()}
+    ups = {c: max(cell.current, min(wants[c][0], cell.fit)) for c, cell in cells.items()}
+    deficit = {c: max(0, max(wants[c][0], cell.need) - ups[c]) for c, cell in cells.items()}
+    sources = [c for c in cells if deficit[c] > 0 and ups[c] >= cells[c].fit]
+    burst = _burst(cells, wants, sources, sum(deficit[c] for c in sources))
+    out: list[tuple[Key, PodScale, list[Action]]] = []
+    for c, cell in cells.items():
+        base = min(cell.fit, max(wants[c][0], cell.need))
+        target, reason = ups[c], wants[c][1]
+        if burst.get(c, 0) > 0 and base + burst[c] > target:
+            target, reason = base + burst[c], _burst_reason(view, sources, burst[c], c, name)
+        acts: list[Action] = []
+        if target > cell.current:
+            record = replace(cell.prior, replicas=target, last_up_s=view.now_s, stable_since_s=None, phase=_up_phase(svc, cell))
+            acts.append(ScaleService(c, name, target, reason))
+        else:
+            record, acts = _consider_down(view, svc, cell, base + burst.get(c, 0))
+        acts.extend(_burst_conditions(view, sources, cell, burst.get(c, 0), name))
+        record = _with_capacity(view, svc, record, burst.get(c, 0))
+        if record.replicas > 0 or cell.known or acts:
+            out.append(((c, name), record, acts))
+    return out
+
+
+def _up_phase(svc: _Service, cell: _Cell) -> Phase:
+    if cell.hold > 0:
+        return "prescale"
+    return "reactive"
+
+
+def _burst(cells: dict[str, _Cell], wants: dict[str, tuple[int, str]], sources: list[str], deficit: int) -> dict[str, int]:
+    """Spread pods that do not fit their cloud over the other live clouds, by their room left."""
+    if deficit <= 0:
+        return {}
+    room = {c: cell.fit - min(cell.fit, max(wants[c][0], cell.need)) for c, cell in cells.items() if c not in sources}
+    room = {c: r for c, r in room.items() if r > 0}
+    total_room = sum(room.values())
+    out: dict[str, int] = {}
+    left = deficit
+    for c in sorted(room, key=lambda k: (-room[k], list(cells).index(k))):
+        if left <= 0 or total_room <= 0:
+            break
+        share = min(room[c], left, math.ceil(deficit * room[c] / total_room - EPS))
+        out[c] = share
+        left -= share
+    return out
+
+
+def _burst_reason(view: AutoscalerView, sources: list[str], pods: int, to: str, service: str) -> str:
+    full = ", ".join(f"{c} at max_nodes {view.platform.clouds[c].max_nodes}" for c in sources)
+    return f"{full}: burst {pods} {service} pods to {to}"
+
+
+def _burst_conditions(view: AutoscalerView, sources: list[str], cell: _Cell, pods: int, service: str) -> list[Action]:
+    before = cell.prior.burst_pods
+    if pods > before:
+        return [Condition(f"{service}@{cell.cloud}", "burst", _burst_reason(view, sources, pods, cell.cloud, service))]
+    if pods == 0 and before > 0:
+        why = f"burst of {before} {service} pods to {cell.cloud} over: the loaded clouds have room again"
+        return [Condition(f"{service}@{cell.cloud}", "burst_ended", why)]
+    return []
+
+
+def _with_capacity(view: AutoscalerView, svc: _Service, record: PodScale, burst: int) -> PodScale:
+    per_pod = svc.spec.pod_rps * view.platform.autoscaling.target_utilization
+    return replace(record, burst_pods=burst, capacity_rps=record.replicas * per_pod, burst_rps=burst * per_pod)
+
+
+def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
+    if cell.need > cell.current:
+        return False
+    s = cell.sample
+    if s is None:
+        return True
+    return (
+        s.p99_ms <= svc.spec.p99_sla_ms
+        and s.error_rate <= svc.spec.error_rate_sla
+        and s.cpu_utilization <= target_utilization * (1 + TOLERANCE)
+        and s.queue_depth <= _drain_bound(svc, s)
+    )
+
+
+def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) -> tuple[PodScale, list[Action]]:
+    """Monitor -> stable? -> traffic back to baseline? -> gradual scale-down, never below what must stay."""
+    a, now = view.platform.autoscaling, view.now_s
+    prior = cell.prior
+    if not _stable(svc, cell, a.target_utilization):
+        overloaded = cell.need > cell.current or _latency_overload(svc, cell)
+        return replace(prior, stable_since_s=None, phase="reactive" if overloaded else "monitor"), []
+    since = prior.stable_since_s if prior.stable_since_s is not None else now
+    lower = min(cell.current, max(keep, cell.floor, cell.hold))
+    if cell.current <= lower:
+        return replace(prior, stable_since_s=since, phase="prescale" if cell.hold > 0 else "normal"), []
+    due = now >= since + a.stable_s and now >= prior.last_down_s + a.scale_down_interval_s
+    if not (due and svc.cooling and cell.hold == 0):
+        return replace(prior, stable_since_s=since, phase="monitor"), []
+    target = max(lower, min(cell.current - 1, math.floor(cell.current * (1 - a.scale_down_step) + EPS)))
+    s = cell.sample
+    quality = f"p99 {s.p99_ms:.0f} ms under SLA {svc.spec.p99_sla_ms:.0f} ms" if s is not None else "no load on these pods"
+    reason = (
+        f"stable {a.stable_s / 60:.0f} min, {quality}: -{a.scale_down_step:.0%} "
+        f"({cell.current} -> {target} pods, never below {lower})"
+    )
+    record = replace(prior, replicas=target, stable_since_s=since, last_down_s=now, phase="scale_down")
+    return record, [ScaleService(cell.cloud, svc.plan.name, target, reason)]
+
+
+def _node_ask(
+    view: AutoscalerView, cloud: str, pods: dict[Key, PodScale], asked: NodeAsk | None, shrink: bool
+) -> ScaleNodePool | None:
+    """Nodes for the pods asked for: more when they do not fit, fewer when pods were scaled down."""
+    c = view.platform.clouds[cloud]
+    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
+    need_vcpu = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud)
+    needed = min(c.max_nodes, math.ceil(need_vcpu / c.node_vcpu - EPS))
+    status = view.pools.get(cloud)
+    ready = status.nodes_ready if status is not None else c.nodes
+    requested = status.nodes_requested if status is not None else c.nodes
+    known = max(asked.nodes if asked is not None else 0, requested, ready)
+    if needed > known:
+        booting = max(0, known - ready)
+        reason = (
+            f"{need_vcpu:.0f} vCPU of pods do not fit {ready} ready + {booting} booting nodes: "
+            f"+{needed - known} nodes ({needed} of max {c.max_nodes}, ready in {c.node_boot_s:.0f} s)"
+        )
+        return ScaleNodePool(cloud, needed, reason)
+    current = asked.nodes if asked is not None else requested
+    keep = max(needed, c.nodes)
+    if shrink and current > keep:
+        return ScaleNodePool(cloud, keep, f"pods scaled down to {need_vcpu:.0f} vCPU: release nodes {current} -> {keep}")
+    return None
+
+
+def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]) -> float:
+    """Seconds until the next timer: a pre-scale start or event end, a step or scale-down tick."""
+    a, now = view.platform.autoscaling, view.now_s
+    times: list[float] = [now + a.scale_down_interval_s]
+    for cloud in view.platform.clouds:
+        boundary = next_boundary_s(windows, now, _lead_s(view.platform, cloud))
+        if boundary is not None:
+            times.append(boundary)
+    for record in memory.pods.values():
+        if record.phase == "reactive":
+            # The next step is due one metrics interval after the last, or after the next sample.
+            step_s = record.last_up_s + a.metrics_lag_s
+            times.append(step_s if step_s > now else now + a.metrics_lag_s)
+        if record.phase == "monitor" and record.stable_since_s is not None:
+            times.append(max(record.stable_since_s + a.stable_s, record.last_down_s + a.scale_down_interval_s))
+        if record.phase == "scale_down":
+            times.append(record.last_down_s + a.scale_down_interval_s)
+    later = [t for t in times if t > now]
+    return min(later) - now

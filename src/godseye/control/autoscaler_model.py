@@ -1,0 +1,155 @@
+"""What the autoscaler reads (its view) and what it remembers between runs (its memory).
+
+The view is everything the plane already has: the spec, the plan, the latest sample per
+(cloud, service), node pools, steering's current weights, the clouds declared down and the clock.
+The memory is the autoscaler's own hysteresis: the replicas it asked for, its timers (last step up,
+last step down, stable since), the burst pods it placed, the nodes it asked for, and a rolling
+window of each service's offered load.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from godseye.control.load_window import LoadWindow
+from godseye.control.observations import NodePoolStatus, ServiceSample
+from godseye.plan.model import ServicePlan
+from godseye.spec.models import Platform
+
+# Where a (cloud, service) stands in the seed's Auto-Scaling Flow, for timelines and dashboards.
+Phase = Literal["normal", "prescale", "reactive", "monitor", "scale_down"]
+
+Key = tuple[str, str]
+"""(cloud, service), the same key as the plane's latest samples."""
+
+
+@dataclass(frozen=True, slots=True)
+class AutoscalerView:
+    """Desired and observed state at `now_s` (simulation seconds; `epoch` is the instant of now_s = 0).
+
+    `samples` holds the latest sample per (cloud, service). A service's total offered load is the sum
+    of `offered_rps` over its samples (a down cloud's sample counts what steering still sends there),
+    unless `offered_rps` gives the total per service as the edge counts it. Samples older than the
+    rolling window say nothing about the load now and are ignored. `weights` are steering's current
+    whole-percent weights per service (the plan's weights where a service is missing).
+    `event_history` holds observed peak multipliers of past runs of a calendar event, by event name.
+    """
+
+    now_s: float
+    epoch: datetime
+    platform: Platform
+    plans: tuple[ServicePlan, ...]
+    samples: Mapping[Key, ServiceSample] = field(default_factory=dict)
+    pools: Mapping[str, NodePoolStatus] = field(default_factory=dict)
+    weights: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    clouds_down: frozenset[str] = frozenset()
+    event_history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    offered_rps: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        platform: Platform,
+        plans: Iterable[ServicePlan],
+        samples: Iterable[ServiceSample],
+        pools: Iterable[NodePoolStatus],
+        weights: Mapping[str, Mapping[str, int]],
+        clouds_down: Iterable[str],
+        now_s: float,
+        epoch: datetime,
+        event_history: Mapping[str, tuple[float, ...]] | None = None,
+        offered_rps: Mapping[str, float] | None = None,
+    ) -> AutoscalerView:
+        """A view from the plane's raw inputs, keeping the newest sample per (cloud, service) and per pool."""
+        latest: dict[Key, ServiceSample] = {}
+        for s in samples:
+            key = (s.cloud, s.service)
+            if key not in latest or s.t_s >= latest[key].t_s:
+                latest[key] = s
+        newest_pool: dict[str, NodePoolStatus] = {}
+        for p in pools:
+            if p.cloud not in newest_pool or p.t_s >= newest_pool[p.cloud].t_s:
+                newest_pool[p.cloud] = p
+        return cls(
+            now_s=now_s,
+            epoch=epoch,
+            platform=platform,
+            plans=tuple(plans),
+            samples=latest,
+            pools=newest_pool,
+            weights={k: dict(v) for k, v in weights.items()},
+            clouds_down=frozenset(clouds_down),
+            event_history=dict(event_history or {}),
+            offered_rps=dict(offered_rps or {}),
+        )
+
+    def weight(self, plan: ServicePlan, cloud: str) -> int:
+        if cloud in self.clouds_down:
+            return 0
+        return self.weights.get(plan.name, plan.weights).get(cloud, 0)
+
+    def fresh_sample(self, cloud: str, service: str) -> ServiceSample | None:
+        s = self.samples.get((cloud, service))
+        if s is None or self.now_s - s.t_s > self.platform.autoscaling.rolling_window_s:
+            return None
+        return s
+
+    def total_offered_rps(self, service: str) -> tuple[float, float] | None:
+        """(total offered rps, time of the newest sample behind it), or None without any fresh figure."""
+        if service in self.offered_rps:
+            return self.offered_rps[service], self.now_s
+        fresh = [s for c in self.platform.clouds if (s := self.fresh_sample(c, service)) is not None]
+        if not fresh:
+            return None
+        return sum(s.offered_rps for s in fresh), max(s.t_s for s in fresh)
+
+
+@dataclass(frozen=True, slots=True)
+class PodScale:
+    """The autoscaler's record of one (cloud, service)."""
+
+    replicas: int
+    phase: Phase = "normal"
+    stable_since_s: float | None = None
+    last_up_s: float = -math.inf
+    last_down_s: float = -math.inf
+    # Pods placed here for another cloud that hit its max_nodes (the seed's cloud burst).
+    burst_pods: int = 0
+    # What the replicas carry at the target utilisation, for steering to shift weights by capacity.
+    capacity_rps: float = 0.0
+    burst_rps: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAsk:
+    """The node count last asked of a cloud's pool, and when (nodes are ready node_boot_s later)."""
+
+    nodes: int
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class AutoscalerMemory:
+    pods: Mapping[Key, PodScale] = field(default_factory=dict)
+    loads: Mapping[str, LoadWindow] = field(default_factory=dict)
+    nodes: Mapping[str, NodeAsk] = field(default_factory=dict)
+
+    def replicas(self, cloud: str, service: str) -> int | None:
+        p = self.pods.get((cloud, service))
+        return p.replicas if p is not None else None
+
+    def capacity_rps(self, service: str) -> dict[str, float]:
+        """Per cloud, the rps this service's asked-for replicas carry at the target utilisation."""
+        return {c: p.capacity_rps for (c, s), p in sorted(self.pods.items()) if s == service}
+
+    def burst_capacity_rps(self) -> dict[str, dict[str, float]]:
+        """Per service, per cloud, the rps of burst pods placed there: where steering can spill load."""
+        out: dict[str, dict[str, float]] = {}
+        for (cloud, service), p in sorted(self.pods.items()):
+            if p.burst_pods > 0:
+                out.setdefault(service, {})[cloud] = p.burst_rps
+        return out
