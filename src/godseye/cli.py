@@ -69,6 +69,32 @@ def spec_show(
 
 
 @app.command()
+@input_errors_exit_2
+def plan(
+    spec: SpecOption = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the plan as JSON to this file (atomically).")
+    ] = None,
+) -> None:
+    """Tiers, placement, nodes per cloud, N-1 survival, design principles and cost; exit 1 if a check fails."""
+    from godseye.plan.builder import build_plan
+    from godseye.report.plan_json import plan_json, write_text_atomic
+    from godseye.report.plan_tables import render_plan
+
+    result = build_plan(load_platform(spec))
+    if json_file is not None:
+        try:
+            write_text_atomic(json_file, plan_json(result))
+        except OSError as exc:
+            raise InputError.single(str(json_file), f"cannot write: {exc.strerror or exc}") from None
+    render_plan(result, out)
+    if not result.ok:
+        for failure in result.failures():
+            err.print(f"failed: {failure}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@app.command()
 def catalog() -> None:
     """The cloud service mapping: each capability's product per provider and its OSS abstraction."""
     table = Table(title="Cloud service mapping (no lock-in: every product has an abstraction)")
