@@ -1,0 +1,149 @@
+"""Health: endpoint health per vantage point, and whole-cloud verdicts by quorum of vantage points.
+
+The seed's "Health check fails (3 consecutive) -> Mark AWS unhealthy" box, made safe against
+partitions. Rules:
+
+- An endpoint is one (cloud, service). Every vantage point ("edge" and each other cloud) judges it on
+  its own probes: unhealthy after `failure_threshold` consecutive failed probes, healthy again after
+  `success_threshold` consecutive successes. A timeout is a failure. Endpoints start healthy: the plan
+  put them in the rotation, and only evidence takes them out.
+- The edge's own judgement decides endpoint routing (it is the one sending the traffic), so only the
+  edge's transitions are emitted as `MarkEndpoint`.
+- A vantage point sees a cloud down when every endpoint of that cloud it probes is unhealthy: one
+  healthy endpoint proves the cloud's network and control plane answer.
+- A cloud is declared down (`MarkCloud`) only when more than `cloud_down_quorum` of the vantage
+  points that can vote see it down (all of them when the quorum is 1). Voters are the edge and every
+  other cloud not itself declared down (a dead cloud's probes say nothing). So a cut link between one
+  prober and one cloud is never an outage; it only moves that prober's own view.
+- Probes are applied in time order; a probe older than the last one applied for the same
+  (vantage, endpoint) is ignored, so a driver may hand in duplicates without changing the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from godseye.control.actions import Action, MarkCloud, MarkEndpoint
+from godseye.control.decision import Decision
+from godseye.control.observations import EDGE, ProbeResult
+from godseye.spec.models import HealthCheck
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """One vantage point's judgement of one endpoint, with its hysteresis counters."""
+
+    healthy: bool = True
+    failures: int = 0  # consecutive failed probes
+    successes: int = 0  # consecutive good probes
+    last_probe_s: float = -math.inf
+    since_s: float = 0.0  # when `healthy` last changed
+
+
+# (vantage, cloud, service)
+EndpointKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthMemory:
+    endpoints: Mapping[EndpointKey, EndpointHealth] = field(default_factory=dict)
+    clouds_down: frozenset[str] = frozenset()
+    # When each cloud's verdict last changed (down or up), for the canary's continuous-health clock.
+    cloud_since_s: Mapping[str, float] = field(default_factory=dict)
+
+    def edge_healthy(self, cloud: str, service: str) -> bool:
+        """The edge's view of an endpoint (healthy until its probes say otherwise)."""
+        state = self.endpoints.get((EDGE, cloud, service))
+        return state is None or state.healthy
+
+    def edge_unhealthy_endpoints(self, cloud: str) -> tuple[str, ...]:
+        return tuple(
+            sorted(s for (v, c, s), h in self.endpoints.items() if v == EDGE and c == cloud and not h.healthy)
+        )
+
+    def sees_down(self, vantage: str, cloud: str) -> bool:
+        """Every endpoint of `cloud` that `vantage` probes is unhealthy (and it probes at least one)."""
+        states = [h for (v, c, _), h in self.endpoints.items() if v == vantage and c == cloud]
+        return bool(states) and all(not h.healthy for h in states)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthView:
+    now_s: float
+    check: HealthCheck
+    clouds: tuple[str, ...]  # spec order
+    probes: tuple[ProbeResult, ...]  # new since the last call
+
+
+def votes_needed(quorum: float, voters: int) -> int:
+    """More than `quorum` of the voters, or all of them when the quorum is 1 (never more than exist)."""
+    if voters <= 0:
+        return 1
+    return min(voters, math.floor(quorum * voters + 1e-9) + 1)
+
+
+def _apply(state: EndpointHealth, probe: ProbeResult, check: HealthCheck) -> EndpointHealth:
+    good = probe.ok and not probe.timed_out
+    if good:
+        successes, failures = state.successes + 1, 0
+    else:
+        successes, failures = 0, state.failures + 1
+    healthy, since = state.healthy, state.since_s
+    if healthy and failures >= check.failure_threshold:
+        healthy, since = False, probe.t_s
+    elif not healthy and successes >= check.success_threshold:
+        healthy, since = True, probe.t_s
+    return EndpointHealth(healthy, failures, successes, probe.t_s, since)
+
+
+def _endpoint_reason(probe: ProbeResult, state: EndpointHealth, check: HealthCheck) -> str:
+    if state.healthy:
+        return (f"{state.successes} consecutive good probes from the edge (success_threshold "
+                f"{check.success_threshold}), last at t={probe.t_s:g}s")
+    what = "timed out" if probe.timed_out else "failed"
+    return (f"{state.failures} consecutive failed probes from the edge (failure_threshold {check.failure_threshold}, "
+            f"every {check.interval_s:g}s), last {what} at t={probe.t_s:g}s")
+
+
+def voters_for(cloud: str, clouds: Iterable[str], down: frozenset[str]) -> tuple[str, ...]:
+    """The edge and every other cloud that is not itself down."""
+    return (EDGE, *(c for c in clouds if c != cloud and c not in down))
+
+
+def reconcile(view: HealthView, memory: HealthMemory) -> Decision[HealthMemory]:
+    check = view.check
+    endpoints = dict(memory.endpoints)
+    actions: list[Action] = []
+    for probe in sorted(view.probes, key=lambda p: (p.t_s, p.vantage, p.cloud, p.service)):
+        key = (probe.vantage, probe.cloud, probe.service)
+        old = endpoints.get(key, EndpointHealth())
+        if probe.t_s < old.last_probe_s:
+            continue  # out of order: a newer probe already judged this endpoint
+        new = _apply(old, probe, check)
+        endpoints[key] = new
+        if probe.vantage == EDGE and new.healthy != old.healthy:
+            actions.append(MarkEndpoint(probe.cloud, probe.service, new.healthy, _endpoint_reason(probe, new, check)))
+    interim = HealthMemory(endpoints, memory.clouds_down, memory.cloud_since_s)
+    down = set(memory.clouds_down)
+    since = dict(memory.cloud_since_s)
+    # Spec order, each verdict seeing the ones before it: a cloud just declared down stops voting.
+    for cloud in view.clouds:
+        voters = voters_for(cloud, view.clouds, frozenset(down))
+        seeing = [v for v in voters if interim.sees_down(v, cloud)]
+        needed = votes_needed(check.cloud_down_quorum, len(voters))
+        is_down = len(seeing) >= needed
+        if is_down == (cloud in down):
+            continue
+        since[cloud] = view.now_s
+        if is_down:
+            down.add(cloud)
+            reason = (f"{len(seeing)} of {len(voters)} vantage points ({', '.join(seeing)}) see every {cloud} endpoint "
+                      f"unhealthy; quorum needs {needed} (more than {check.cloud_down_quorum:g} of them)")
+        else:
+            down.discard(cloud)
+            reason = (f"only {len(seeing)} of {len(voters)} vantage points still see {cloud} down; "
+                      f"quorum needs {needed}")
+        actions.append(MarkCloud(cloud, is_down, reason))
+    return Decision(HealthMemory(endpoints, frozenset(down), since), tuple(actions), None)

@@ -1,0 +1,228 @@
+"""Steering: which clouds are in the rotation, and the traffic weights of every service.
+
+The seed's "Update routing table: remove AWS endpoints", "Route 60% to GCP / 40% to Azure" and
+"Re-add AWS endpoints with canary weights". Two reconcilers, run in this order by the plane:
+
+`rotate` decides which whole clouds leave the rotation:
+- A cloud declared down by health's quorum leaves, except within `hold_down_s` after another cloud
+  left: then it is *held* (kept in) unless its own probes say so, meaning the edge itself sees every
+  one of its endpoints unhealthy. "Down only by other vantage points while the edge still reaches it"
+  is the signature of a partition or a confused prober, and losing two clouds of three by decision in
+  quick succession is the worst mistake steering can make. A hold ends at the end of the window.
+- A cloud no longer declared down re-enters the rotation (the canary then governs its weight).
+
+`reconcile` turns the rotation into weights per service, whole percents summing to 100:
+- Normal: the plan's weights (or, for a service failover rescheduled, 100 to where it now runs).
+- Excluded for a service: clouds out of the rotation and clouds whose endpoint for that service the
+  edge judges unhealthy. Their share goes by `policy.split.redistribute` (the spec's `failover_split`,
+  else surviving capacity), the same rule the planner's N-1 check uses. A service whose weighted clouds
+  are all excluded goes to its warm standby (tier 2), split by capacity if there are several.
+- A returning cloud carries its canary fraction of its normal weight; the rest follows the failover
+  split among the clouds fully in.
+- Fail open: if no healthy cloud is left for a service, the weights are restored to all its clouds
+  (like Route 53 serving every record when all are unhealthy): dropping everything is never better.
+- `SetWeights` only when a service's weights change (level-triggered).
+- Drift: `propagation_s` after a change, the served split (`ServedSplit`) is compared with the split
+  asked for; off by more than `drift_tolerance_pct` in any cloud raises `RaiseDrift` once per episode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from godseye.control.actions import Action, Condition, RaiseDrift, SetWeights
+from godseye.control.decision import Decision
+from godseye.control.observations import ServedSplit
+from godseye.plan.model import ServicePlan
+from godseye.policy.split import capacity, redistribute, whole_percents
+from godseye.spec.models import Platform
+
+# ---------------------------------------------------------------------------------------------
+# Rotation
+
+
+@dataclass(frozen=True, slots=True)
+class RotationView:
+    now_s: float
+    clouds: tuple[str, ...]  # spec order
+    hold_down_s: float
+    clouds_down: frozenset[str]  # health's quorum verdicts
+    edge_sees_down: frozenset[str]  # clouds whose every endpoint the edge itself judges unhealthy
+
+
+@dataclass(frozen=True, slots=True)
+class RotationMemory:
+    out_since: Mapping[str, float] = field(default_factory=dict)  # clouds out of the rotation by decision
+    held: frozenset[str] = frozenset()
+    last_out_s: float | None = None  # when the most recent cloud left the rotation
+
+    @property
+    def out(self) -> frozenset[str]:
+        return frozenset(self.out_since)
+
+
+def rotate(view: RotationView, memory: RotationMemory) -> Decision[RotationMemory]:
+    out = dict(memory.out_since)
+    held: set[str] = set()
+    last_out = memory.last_out_s
+    actions: list[Action] = []
+    requeue: float | None = None
+    for cloud in view.clouds:
+        if cloud in out and cloud not in view.clouds_down:
+            del out[cloud]
+            actions.append(Condition(cloud, "rotation-return", f"{cloud} is no longer declared down; it returns by canary"))
+            continue
+        if cloud in out or cloud not in view.clouds_down:
+            continue
+        window_end = None if last_out is None else last_out + view.hold_down_s
+        own_probes = cloud in view.edge_sees_down
+        if window_end is not None and view.now_s < window_end and not own_probes:
+            held.add(cloud)
+            requeue = window_end - view.now_s if requeue is None else min(requeue, window_end - view.now_s)
+            if cloud not in memory.held:
+                actions.append(Condition(cloud, "rotation-held", (
+                    f"{cloud} declared down by other vantage points but the edge still reaches it; another cloud left "
+                    f"the rotation at t={last_out:g}s, so {cloud} is held in until t={window_end:g}s (hold_down_s "
+                    f"{view.hold_down_s:g})")))
+            continue
+        out[cloud] = view.now_s
+        last_out = view.now_s
+        why = "the edge's own probes see it down" if own_probes else "declared down by quorum"
+        if cloud in memory.held:
+            why += f"; hold-down of {view.hold_down_s:g}s ended"
+        actions.append(Condition(cloud, "rotation-out", f"{cloud} leaves the rotation: {why}"))
+    return Decision(RotationMemory(out, frozenset(held), last_out), tuple(actions), requeue)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringView:
+    now_s: float
+    platform: Platform
+    services: tuple[ServicePlan, ...]
+    out: frozenset[str]  # clouds out of the rotation
+    unhealthy: frozenset[tuple[str, str]]  # (cloud, service) endpoints the edge judges unhealthy
+    canary: Mapping[str, float]  # returning cloud -> fraction of its normal share (0..1)
+    # Where failover moved a service (tier 3 reschedule): service -> cloud now running it.
+    moved: Mapping[str, str]
+    served: tuple[ServedSplit, ...]  # new since the last call
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    weights: Mapping[str, int]
+    reason: str
+    set_at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringMemory:
+    asked: Mapping[str, Asked] = field(default_factory=dict)
+    served: Mapping[str, ServedSplit] = field(default_factory=dict)  # newest served split per service
+    drifting: frozenset[str] = frozenset()  # services with a drift already raised for their current weights
+
+
+def _normal(plan: ServicePlan, platform: Platform, moved: Mapping[str, str]) -> dict[str, int]:
+    target = moved.get(plan.name)
+    if target is not None:
+        return {c: (100 if c == target else 0) for c in platform.clouds}
+    return {c: plan.weights.get(c, 0) for c in platform.clouds}
+
+
+def _survivors(
+    platform: Platform, plan: ServicePlan, normal: Mapping[str, int], excluded: frozenset[str]
+) -> tuple[dict[str, int], str] | None:
+    """The whole share spread over the clouds fully in, or None when none of them carries the service."""
+    try:
+        weights, rule = redistribute(platform, normal, excluded)
+        return weights, rule
+    except ValueError:
+        pass
+    standby = [c for c in plan.standby_clouds if c not in excluded]
+    if not standby:
+        return None
+    shares = whole_percents({c: capacity(platform, c) for c in standby})
+    weights = {c: shares.get(c, 0) for c in platform.clouds}
+    active = ", ".join(c for c in plan.active_clouds) or "its active cloud"
+    return weights, f"{active} out: failing over to warm standby {', '.join(standby)}"
+
+
+def weights_for(
+    platform: Platform, plan: ServicePlan, view_out: frozenset[str], unhealthy: frozenset[tuple[str, str]],
+    canary: Mapping[str, float], moved: Mapping[str, str],
+) -> tuple[dict[str, int], str]:
+    """Weights of one service and the rule that produced them (pure; also used by tests and the twin)."""
+    normal = _normal(plan, platform, moved)
+    excluded = frozenset(c for c in platform.clouds if c in view_out or (c, plan.name) in unhealthy)
+    returning = {c: f for c, f in canary.items() if c not in excluded and normal.get(c, 0) > 0 and f < 1}
+    base = _survivors(platform, plan, normal, excluded | frozenset(returning))
+    if base is None:
+        if returning:
+            # Only clouds still in their canary can carry it: they get everything, not a fraction.
+            only = whole_percents({c: float(normal[c]) for c in returning})
+            return ({c: only.get(c, 0) for c in platform.clouds},
+                    f"only {', '.join(returning)} (in canary) can carry {plan.name}: all traffic there")
+        carrying = [c for c in platform.clouds if normal.get(c, 0) > 0]
+        return (dict(normal), f"fail open: no healthy cloud left for {plan.name} "
+                f"({', '.join(carrying)} all out or unhealthy); keeping traffic on all of them")
+    weights, rule = base
+    if not returning:
+        return weights, rule
+    mass = {c: f * normal[c] for c, f in returning.items()}
+    rest = 100.0 - sum(mass.values())
+    shares: dict[str, float] = {c: weights.get(c, 0) * rest / 100.0 for c in platform.clouds}
+    shares.update(mass)
+    canary_note = ", ".join(f"{c} at {round(f * 100):d}% of its {normal[c]}" for c, f in returning.items())
+    return whole_percents(shares), f"canary: {canary_note}; rest by {rule}"
+
+
+def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMemory]:
+    platform = view.platform
+    asked = dict(memory.asked)
+    served = dict(memory.served)
+    for split in sorted(view.served, key=lambda s: (s.t_s, s.service)):
+        old = served.get(split.service)
+        if old is None or split.t_s >= old.t_s:
+            served[split.service] = split
+    drifting = set(memory.drifting)
+    actions: list[Action] = []
+    requeue: float | None = None
+    for plan in view.services:
+        weights, rule = weights_for(platform, plan, view.out, view.unhealthy, view.canary, view.moved)
+        assert sum(weights.values()) == 100 and all(w >= 0 for w in weights.values()), weights
+        old_ask = asked.get(plan.name)
+        if old_ask is None or dict(old_ask.weights) != weights:
+            asked[plan.name] = Asked(weights, rule, view.now_s)
+            drifting.discard(plan.name)
+            actions.append(SetWeights(plan.name, weights, rule))
+        ask = asked[plan.name]
+        due = ask.set_at_s + platform.edge.propagation_s
+        if view.now_s < due:
+            requeue = due - view.now_s if requeue is None else min(requeue, due - view.now_s)
+            continue
+        drift = _drift(served.get(plan.name), ask, due, platform.edge.drift_tolerance_pct)
+        if drift is None:
+            drifting.discard(plan.name)
+        elif plan.name not in drifting:
+            drifting.add(plan.name)
+            split = served[plan.name]
+            actions.append(RaiseDrift(plan.name, dict(ask.weights), dict(split.shares), drift))
+    return Decision(SteeringMemory(asked, served, frozenset(drifting)), tuple(actions), requeue)
+
+
+def _drift(split: ServedSplit | None, ask: Asked, due_s: float, tolerance_pct: float) -> str | None:
+    """Why the served split is off from the one asked for, or None when it is within tolerance (or too early)."""
+    if split is None or split.t_s < due_s:
+        return None
+    clouds = sorted(set(ask.weights) | set(split.shares))
+    gaps = {c: split.shares.get(c, 0.0) * 100 - ask.weights.get(c, 0) for c in clouds}
+    worst = max(clouds, key=lambda c: (abs(gaps[c]), -clouds.index(c)))
+    if abs(gaps[worst]) <= tolerance_pct:
+        return None
+    return (f"{worst} served {split.shares.get(worst, 0.0) * 100:.1f}% but was asked for {ask.weights.get(worst, 0)}% "
+            f"(off by {abs(gaps[worst]):.1f} points > drift_tolerance_pct {tolerance_pct:g}), "
+            f"measured at t={split.t_s:g}s, {split.t_s - ask.set_at_s:g}s after the change")
