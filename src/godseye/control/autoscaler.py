@@ -367,10 +367,13 @@ def _node_ask(
     return None
 
 
-def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]) -> float:
-    """Seconds until the next timer: a pre-scale start or event end, a step or scale-down tick."""
+def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]) -> float | None:
+    """Seconds until the next timer (a pre-scale start or event end, a step or scale-down tick), if any.
+
+    Without a timer the autoscaler has nothing to do until new samples or weights arrive.
+    """
     a, now = view.platform.autoscaling, view.now_s
-    times: list[float] = [now + a.scale_down_interval_s]
+    times: list[float] = []
     for cloud in view.platform.clouds:
         boundary = next_boundary_s(windows, now, _lead_s(view.platform, cloud))
         if boundary is not None:
@@ -385,4 +388,4 @@ def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tu
         if record.phase == "scale_down":
             times.append(record.last_down_s + a.scale_down_interval_s)
     later = [t for t in times if t > now]
-    return min(later) - now
+    return min(later) - now if later else None
