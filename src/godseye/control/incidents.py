@@ -16,7 +16,8 @@ Severity follows the most critical tier affected (tier 1 -> "critical" = P1, 2 -
 `trigger` opens, and re-sent with the same key updates (new signals joined, severity raised, summary
 changed); `acknowledge` carries the plane's "recovered, canary started" notice (the cloud is back and
 automation owns the return, so nobody needs to be woken again); `resolve` closes once no signal of the
-incident has been seen for `clear_s`, or at once when another incident has taken over its signals.
+incident has been seen for `clear_s` (and, for a cloud outage, its cloud is back in full rotation), or at
+once when another incident has taken over its signals.
 Level-triggered: the same view twice asks for nothing new.
 """
 
@@ -129,6 +130,10 @@ class IncidentView:
     survivors: tuple[str, ...] = ()
     # Clouds back up whose canary reintroduction has started (from the plane).
     recovering: frozenset[str] = frozenset()
+    # Clouds whose normal traffic share is not fully restored yet (failed over, or still in canary),
+    # from steering. A cloud outage stays open until its cloud is back in full rotation: the return is
+    # part of the incident, and the edge may wait a long stabilisation before the canary starts.
+    out_of_rotation: frozenset[str] = frozenset()
     params: IncidentParams = IncidentParams()
 
 
@@ -286,10 +291,15 @@ def _page(view: IncidentView, action: Literal["trigger", "acknowledge", "resolve
                 source=view.params.source, component=inc.subject, reason=reason, custom_details=details or {})
 
 
+def _returning(view: IncidentView, inc: Incident) -> bool:
+    """A cloud outage whose cloud is still failed over or in its canary return: not over yet."""
+    return inc.classification == "cloud-outage" and (inc.subject in view.out_of_rotation or inc.subject in view.recovering)
+
+
 def reconcile(view: IncidentView, memory: IncidentMemory) -> Decision[IncidentMemory]:
     p, now = view.params, view.now_s
     current = current_signals(view)
-    seen = {s: t for s, t in memory.last_seen_s.items() if now - t <= p.window_s}
+    seen = {s: t for s, t in memory.last_seen_s.items() if now - t < p.window_s}
     seen.update({s: now for s in current})
     candidates = {dedup_key(p.dedup_prefix, c.classification, c.subject): c for c in _correlate(view, frozenset(seen))}
     resolves: list[Action] = []
@@ -305,9 +315,13 @@ def reconcile(view: IncidentView, memory: IncidentMemory) -> Decision[IncidentMe
         if taken:
             resolves.append(_page(view, "resolve", inc, f"Resolved: {inc.summary}", f"superseded by {taken[0]}",
                                   {"superseded_by": taken[0]}))
+        elif _returning(view, inc):
+            open_[key] = inc
         elif now - inc.last_signal_s >= p.clear_s:
-            resolves.append(_page(view, "resolve", inc, f"Resolved: {inc.summary}",
-                                  f"no signal for {now - inc.last_signal_s:g} s (clear window {p.clear_s:g} s)"))
+            cleared = f"no signal for {now - inc.last_signal_s:g} s (clear window {p.clear_s:g} s)"
+            if inc.classification == "cloud-outage":
+                cleared = f"{inc.subject} back in full rotation; {cleared}"
+            resolves.append(_page(view, "resolve", inc, f"Resolved: {inc.summary}", cleared))
         else:
             open_[key] = inc
     for key in sorted(candidates):
@@ -326,13 +340,15 @@ def reconcile(view: IncidentView, memory: IncidentMemory) -> Decision[IncidentMe
         summary, details = _render(view, cand, severity)
         joined = cand.signals - old.signals
         down_again = old.recovery_announced and cand.subject in view.clouds_down and cand.subject not in view.recovering
-        inc = replace(old, severity=severity, signals=old.signals | cand.signals, summary=summary,
-                      last_signal_s=now if observed else old.last_signal_s,
-                      recovery_announced=old.recovery_announced and not down_again)
         why = [f"joined: {'; '.join(s.describe() for s in sorted(joined))}"] if joined else []
         why += [f"severity raised to {severity}"] if severity != old.severity else []
-        why += [f"summary now: {summary}"] if summary != old.summary and not joined else []
-        why += [f"{cand.subject} down again during its canary"] if down_again else []
+        why += [f"{cand.subject} down again during its return"] if down_again else []
+        # A changed picture (survivors) is worth an update while the outage lasts; once the cloud is
+        # back, the paged summary stands until the incident resolves.
+        why += [f"summary now: {summary}"] if summary != old.summary and not why and not old.recovery_announced else []
+        inc = replace(old, severity=severity, signals=old.signals | cand.signals,
+                      summary=summary if why else old.summary, last_signal_s=now if observed else old.last_signal_s,
+                      recovery_announced=old.recovery_announced and not down_again)
         if why:
             triggers.append(_page(view, "trigger", inc, summary, "updated: " + "; ".join(why), details))
         open_[key] = inc
@@ -344,6 +360,7 @@ def reconcile(view: IncidentView, memory: IncidentMemory) -> Decision[IncidentMe
             acks.append(_page(view, "acknowledge", inc, summary, f"{inc.subject} is back and its canary return began",
                               {"estimated_recovery": "canary reintroduction in progress"}))
     wakeups = [t + p.window_s - now for t in seen.values()]
-    wakeups += [inc.last_signal_s + p.clear_s - now for inc in open_.values()]
+    # A returning cloud's incident waits for steering's input, which arrives with a new view.
+    wakeups += [inc.last_signal_s + p.clear_s - now for inc in open_.values() if not _returning(view, inc)]
     requeue = max(0.0, min(wakeups)) if wakeups else None
     return Decision(IncidentMemory(seen, open_), tuple(resolves + triggers + acks), requeue)
