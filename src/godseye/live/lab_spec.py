@@ -50,6 +50,9 @@ class LabSizing:
     service_port_base: int = 28100
     alerts_port: int = 28090
     control_port: int = 28091
+    # The edge lab plays traffic only; the PostgreSQL lab (live/pg) plays the datastores. Without it,
+    # the lab platform declares none, so no controller waits on replication positions nobody sends.
+    with_datastores: bool = False
 
     def __post_init__(self) -> None:
         assert self.replicas_cap >= 1, "a cloud that runs a service runs at least one process"
@@ -121,16 +124,18 @@ def select_services(platform: Platform, per_tier: dict[int, int]) -> list[str]:
     return chosen
 
 
-def _scaled_service(svc: Service, rps: float, pod_rps: float) -> Service:
+def _scaled_service(svc: Service, rps: float, pod_rps: float, with_data: bool) -> Service:
     # min_replicas is kept: the planner's floor still applies, the cap below bounds it for the lab.
-    return svc.model_copy(update={"rps": rps, "pod_rps": pod_rps})
+    return svc.model_copy(update={"rps": rps, "pod_rps": pod_rps, "data": svc.data if with_data else ()})
 
 
 def lab_platform(platform: Platform, sizing: LabSizing) -> Platform:
     names = select_services(platform, sizing.services_per_tier)
     spec_rps = sum(platform.services[n].rps for n in names)
     services = {
-        n: _scaled_service(platform.services[n], sizing.total_rps * platform.services[n].rps / spec_rps, sizing.pod_rps)
+        n: _scaled_service(
+            platform.services[n], sizing.total_rps * platform.services[n].rps / spec_rps, sizing.pod_rps, sizing.with_datastores
+        )
         for n in names
     }
     x = sizing.time_scale
@@ -155,8 +160,17 @@ def lab_platform(platform: Platform, sizing: LabSizing) -> Platform:
         }
     )
     tiers = {t: row.model_copy(update={"deferral_s": row.deferral_s / x}) for t, row in tier_table(platform).items()}
+    used = {d for svc in services.values() for d in svc.data}
+    datastores = {n: d for n, d in platform.datastores.items() if n in used}
     return platform.model_copy(
-        update={"name": f"{platform.name}-lab", "services": services, "edge": edge, "autoscaling": autoscaling, "tiers": tiers}
+        update={
+            "name": f"{platform.name}-lab",
+            "services": services,
+            "datastores": datastores,
+            "edge": edge,
+            "autoscaling": autoscaling,
+            "tiers": tiers,
+        }
     )
 
 

@@ -94,8 +94,8 @@ class Prober:
         for v in self.vantages:
             if v.name in self.silenced:
                 continue
-            for ep in endpoints:
-                jobs.append(self._probe_endpoint(v, ep, clock()))
+            # A cloud does not vote on itself (the health controller counts the edge and the others).
+            jobs += [self._probe_endpoint(v, ep, clock()) for ep in endpoints if ep.cloud != v.name]
         return list(await asyncio.gather(*jobs))
 
     async def _probe_endpoint(self, v: Vantage, ep: Endpoint, t_s: float) -> ProbeResult:
