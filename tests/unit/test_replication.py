@@ -5,6 +5,7 @@ import math
 import pytest
 
 from godseye.control.actions import Condition
+from godseye.control.failover import ReplicationFacts, clouds_caught_up
 from godseye.control.observations import ReplicaPosition
 from godseye.control.replication import (
     DatastoreTarget,
@@ -180,3 +181,10 @@ def test_params_are_bounded() -> None:
         ReplicationParams(history_s=math.inf)
     with pytest.raises(ValueError):
         ReplicationParams(history_max=1)
+
+
+def test_state_is_what_the_failover_orchestrator_reads(targets: dict[str, DatastoreTarget]) -> None:
+    m = ReplicationMemory()
+    m, _, _ = step(targets, m, 1.0, pos(1, "aws", 100, 100), pos(1, "gcp", 0, 100), pos(1, "azure", 0, 100, 40))
+    facts: ReplicationFacts = m.state  # checked by mypy against failover.py's protocol
+    assert clouds_caught_up(facts, CLOUDS) == frozenset({"aws", "gcp"})

@@ -362,5 +362,8 @@ def reconcile(view: IncidentView, memory: IncidentMemory) -> Decision[IncidentMe
     wakeups = [t + p.window_s - now for t in seen.values()]
     # A returning cloud's incident waits for steering's input, which arrives with a new view.
     wakeups += [inc.last_signal_s + p.clear_s - now for inc in open_.values() if not _returning(view, inc)]
-    requeue = max(0.0, min(wakeups)) if wakeups else None
+    # Deadlines already passed are not wake-ups: an incident whose clear window is over but whose
+    # signals are still in the correlation window resolves when they leave it, a wake-up listed above.
+    future = [w for w in wakeups if w > 0]
+    requeue = min(future) if future else None
     return Decision(IncidentMemory(seen, open_), tuple(resolves + triggers + acks), requeue)
