@@ -163,7 +163,7 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
                 f"cpu {sample.cpu_utilization:.0%} on {sample.ready_replicas} pods over target "
                 f"{a.target_utilization:.0%}: HPA asks {need} pods"
             )
-    floor = math.ceil(baseline * (1 + a.floor_buffer) - EPS)
+    floor = _floor(view, svc.plan, cloud)
     hold, hold_reason = 0, ""
     event = holding(windows, view.now_s, _lead_s(p, cloud))
     if event is not None and weight > 0:
@@ -180,11 +180,26 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
     )
 
 
+def _floor(view: AutoscalerView, plan: ServicePlan, cloud: str) -> int:
+    """Baseline (the plan's replicas here) + floor_buffer: the fewest pods the autoscaler leaves."""
+    placed = plan.placement.get(cloud)
+    baseline = placed.replicas if placed is not None else 0
+    return math.ceil(baseline * (1 + view.platform.autoscaling.floor_buffer) - EPS)
+
+
 def _fit(view: AutoscalerView, cloud: str, service: str, pods: dict[Key, PodScale]) -> int:
-    """Most replicas of `service` the cloud holds at max_nodes, next to the other services' pods."""
+    """Most replicas of `service` the cloud holds at max_nodes, next to the other services' pods.
+
+    Every other service counts at least at its floor, so one service's growth never eats another's floor.
+    """
     c = view.platform.clouds[cloud]
     vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
-    others = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud and s != service)
+    others = 0.0
+    for plan in view.plans:
+        if plan.name != service:
+            record = pods.get((cloud, plan.name))
+            held = max(record.replicas if record is not None else 0, _floor(view, plan, cloud))
+            others += held * plan.pod_vcpu
     return max(0, math.floor((c.max_nodes * c.node_vcpu - others) / vcpu[service] + EPS))
 
 
@@ -236,7 +251,9 @@ def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]
     name = svc.plan.name
     wants = {c: _want_up(view, svc, cell) for c, cell in cells.items()}
     ups = {c: max(cell.current, min(wants[c][0], cell.fit)) for c, cell in cells.items()}
-    deficit = {c: max(0, max(wants[c][0], cell.need) - ups[c]) for c, cell in cells.items()}
+    # Only what the load (or a known event) needs beyond a full cloud spills over, not a step's
+    # overshoot: the burst is then a function of the inputs and a second call leaves it alone.
+    deficit = {c: max(0, max(cell.need, cell.hold) - ups[c]) for c, cell in cells.items()}
     sources = [c for c in cells if deficit[c] > 0 and ups[c] >= cells[c].fit]
     burst = _burst(cells, wants, sources, sum(deficit[c] for c in sources))
     out: list[tuple[Key, PodScale, list[Action]]] = []
