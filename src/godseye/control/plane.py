@@ -1,0 +1,248 @@
+"""The control plane: every controller composed behind observe / step / next_wakeup_s.
+
+Drivers (the twin, the lab) hand in observations as they happen and call `step(now_s)` at the times
+`next_wakeup_s()` asks for (or whenever they have news). Each step runs the controllers in a fixed
+order, each on the facts the ones before it decided in the same step:
+
+  1. health       (actor "edge")        endpoint health per vantage point, clouds down by quorum
+  2. replication  (actor "replication") lag, RPO exposure, caught-up copies, stalls
+  3. rotation     (actor "steering")    which clouds leave the rotation (hold-down)
+  4. canary       (actor "canary")      returning clouds' fraction of their normal share
+  5. failover     (actor "failover")    the seed's sequence: gate, promote, standby, deferral, recovery
+  6. steering     (actor "steering")    weights per service, drift against the served split
+  7. autoscaler   (actor "autoscaler")  pods and node pools for the load the new weights bring
+  8. incidents    (actor "incidents")   correlation and PagerDuty pages
+
+The plane holds no decision of its own: it buffers observations, builds each controller's view from
+the spec, the plan and the other controllers' memories, and keeps their memories between steps. The
+same observations and the same step times always give the same actions.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from godseye.control import autoscaler, canary, failover, health, incidents, replication, steering
+from godseye.control.actions import Action
+from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView
+from godseye.control.canary import CanaryMemory
+from godseye.control.decision import Emitted
+from godseye.control.failover import FailoverMemory, Phase
+from godseye.control.health import HealthMemory
+from godseye.control.incidents import IncidentCatalog, IncidentMemory, IncidentParams
+from godseye.control.observations import (
+    EDGE,
+    NodePoolStatus,
+    Observation,
+    ProbeResult,
+    ReplicaPosition,
+    ServedSplit,
+    ServiceSample,
+)
+from godseye.control.replication import ReplicationMemory, ReplicationParams, ReplicationState, targets_from_platform
+from godseye.control.steering import RotationMemory, SteeringMemory
+from godseye.plan.model import ServicePlan
+from godseye.spec.models import Platform
+
+# Observations buffered between two steps. A driver that stops stepping must not grow the plane
+# without limit: beyond this the oldest are dropped and counted (`dropped_observations`).
+MAX_PENDING_OBSERVATIONS = 200_000
+# Without an epoch the plane's clock has no calendar date, so the autoscaler gets no event calendar;
+# this instant only anchors its (then empty) calendar.
+_NO_CALENDAR_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaneState:
+    """Every controller's memory, as one value (for snapshots and determinism checks)."""
+
+    health: HealthMemory
+    replication: ReplicationMemory
+    rotation: RotationMemory
+    canary: CanaryMemory
+    failover: FailoverMemory
+    steering: SteeringMemory
+    autoscaler: AutoscalerMemory
+    incidents: IncidentMemory
+
+
+class Plane:
+    def __init__(
+        self,
+        platform: Platform,
+        services: list[ServicePlan],
+        *,
+        epoch: datetime | None = None,
+        replication_params: ReplicationParams | None = None,
+        incident_params: IncidentParams | None = None,
+    ) -> None:
+        self._platform = platform
+        self._services = tuple(services)
+        self._epoch = epoch if epoch is not None else _NO_CALENDAR_EPOCH
+        self._scaling_platform = platform if epoch is not None else platform.model_copy(update={"events": {}})
+        self._replication_params = replication_params or ReplicationParams()
+        self._incident_params = incident_params or IncidentParams()
+        self._targets = targets_from_platform(platform)
+        self._catalog = IncidentCatalog.from_platform(platform)
+        self._pending: deque[Observation] = deque()
+        self._dropped = 0
+        self._samples: dict[tuple[str, str], ServiceSample] = {}
+        self._pools: dict[str, NodePoolStatus] = {}
+        self._wakeups: dict[str, float] = {}
+        self._state = PlaneState(
+            HealthMemory(), ReplicationMemory(), RotationMemory(), CanaryMemory(), FailoverMemory(), SteeringMemory(),
+            AutoscalerMemory(), IncidentMemory(),
+        )
+
+    # -- the driver's three calls ---------------------------------------------------------------
+
+    def observe(self, obs: Observation) -> None:
+        if len(self._pending) >= MAX_PENDING_OBSERVATIONS:
+            self._pending.popleft()
+            self._dropped += 1
+        self._pending.append(obs)
+
+    def step(self, now_s: float) -> list[Emitted]:
+        batch = list(self._pending)
+        self._pending.clear()
+        probes = tuple(o for o in batch if isinstance(o, ProbeResult))
+        positions = tuple(o for o in batch if isinstance(o, ReplicaPosition))
+        splits = tuple(o for o in batch if isinstance(o, ServedSplit))
+        samples = tuple(o for o in batch if isinstance(o, ServiceSample))
+        for s in samples:
+            old = self._samples.get((s.cloud, s.service))
+            if old is None or s.t_s >= old.t_s:
+                self._samples[(s.cloud, s.service)] = s
+        for p in (o for o in batch if isinstance(o, NodePoolStatus)):
+            if p.cloud not in self._pools or p.t_s >= self._pools[p.cloud].t_s:
+                self._pools[p.cloud] = p
+        out: list[Emitted] = []
+        st = self._state
+        clouds = self._platform.cloud_names
+        edge = self._platform.edge
+
+        wakes: list[tuple[str, float]] = []
+
+        def emit(actor: str, actions: tuple[Action, ...], requeue: float | None) -> None:
+            out.extend(Emitted(now_s, actor, a) for a in actions)
+            if requeue is not None:
+                wakes.append((actor, now_s + requeue))
+
+        h = health.reconcile(health.HealthView(now_s, edge.health_check, clouds, probes), st.health)
+        emit("edge", h.actions, h.requeue_after_s)
+        r = replication.reconcile(
+            replication.ReplicationView(now_s, self._targets, positions, clouds, self._replication_params), st.replication
+        )
+        emit("replication", r.actions, r.requeue_after_s)
+        edge_down = frozenset(c for c in clouds if h.memory.sees_down(EDGE, c))
+        rot = steering.rotate(
+            steering.RotationView(now_s, clouds, edge.hold_down_s, h.memory.clouds_down, edge_down), st.rotation
+        )
+        emit("steering", rot.actions, rot.requeue_after_s)
+        out_set = rot.memory.out
+        healthy = frozenset(c for c in clouds if c not in h.memory.clouds_down and not h.memory.edge_unhealthy_endpoints(c))
+        facts = r.memory.state
+        can = canary.reconcile(
+            canary.CanaryView(now_s, self._platform, out_set, healthy, failover.clouds_caught_up(facts, clouds), samples),
+            st.canary,
+        )
+        emit("canary", can.actions, can.requeue_after_s)
+        returning = can.memory.returning(edge.canary_steps)
+        fo = failover.reconcile(
+            failover.FailoverView(
+                now_s, self._platform, self._services, out_set, frozenset(c for c in clouds if c not in returning),
+                facts, dict(self._pools),
+            ),
+            st.failover,
+        )
+        emit("failover", fo.actions, fo.requeue_after_s)
+        unhealthy = frozenset((c, s) for (v, c, s), e in h.memory.endpoints.items() if v == EDGE and not e.healthy)
+        ste = steering.reconcile(
+            steering.SteeringView(
+                now_s, self._platform, self._services, out_set, unhealthy, returning, fo.memory.moved(), splits
+            ),
+            st.steering,
+        )
+        emit("steering", ste.actions, ste.requeue_after_s)
+        weights = {name: dict(a.weights) for name, a in ste.memory.asked.items()}
+        auto = autoscaler.reconcile(
+            AutoscalerView.build(
+                self._scaling_platform, self._services, self._samples.values(), self._pools.values(), weights,
+                out_set | h.memory.clouds_down, now_s, self._epoch,
+            ),
+            st.autoscaler,
+        )
+        emit("autoscaler", auto.actions, auto.requeue_after_s)
+        endpoints = {(c, p.name): h.memory.edge_healthy(c, p.name) for p in self._services for c in p.placement}
+        inc = incidents.reconcile(
+            incidents.IncidentView(
+                now_s=now_s,
+                catalog=self._catalog,
+                endpoints=endpoints,
+                clouds_down=h.memory.clouds_down,
+                stalls=facts.stalls(),
+                # Carrying the failed-over traffic until the failed cloud is fully back, canary included.
+                survivors=tuple(c for c in clouds if c not in out_set and c not in returning) if out_set or returning else (),
+                recovering=frozenset(c for c in returning if c not in out_set),
+                out_of_rotation=out_set | frozenset(returning),
+                params=self._incident_params,
+            ),
+            st.incidents,
+        )
+        emit("incidents", inc.actions, inc.requeue_after_s)
+        self._state = PlaneState(h.memory, r.memory, rot.memory, can.memory, fo.memory, ste.memory, auto.memory, inc.memory)
+        # Every controller ran, so every wake-up is fresh: the old ones are replaced, not merged.
+        self._wakeups = {}
+        for actor, at in wakes:
+            self._wakeups[actor] = min(at, self._wakeups.get(actor, at))
+        return out
+
+    def next_wakeup_s(self) -> float | None:
+        """The earliest time any controller asked to run again (absolute, on the driver's clock)."""
+        return min(self._wakeups.values()) if self._wakeups else None
+
+    # -- read-only accessors for drivers and reports --------------------------------------------
+
+    @property
+    def state(self) -> PlaneState:
+        return self._state
+
+    @property
+    def dropped_observations(self) -> int:
+        return self._dropped
+
+    def weights(self) -> dict[str, dict[str, int]]:
+        """Current weights per service (what steering last asked for; the plan's before the first step)."""
+        asked = self._state.steering.asked
+        return {p.name: dict(asked[p.name].weights) if p.name in asked else dict(p.weights) for p in self._services}
+
+    def clouds_down(self) -> frozenset[str]:
+        """Clouds declared down by a quorum of vantage points."""
+        return self._state.health.clouds_down
+
+    def clouds_out(self) -> frozenset[str]:
+        """Clouds out of the rotation by decision (down and not held by hold-down)."""
+        return self._state.rotation.out
+
+    def endpoint_health(self) -> dict[tuple[str, str], bool]:
+        """(cloud, service) -> healthy, as the edge judges it (every placed endpoint, healthy until probed otherwise)."""
+        h = self._state.health
+        return {(c, p.name): h.edge_healthy(c, p.name) for p in self._services for c in p.placement}
+
+    def failover_phases(self) -> dict[str, Phase]:
+        """Cloud -> phase of its failover incident (kept as "closed" once its canary completed)."""
+        return self._state.failover.phases()
+
+    def canary_fractions(self) -> dict[str, float]:
+        """Clouds returning by canary -> fraction of their normal share (0 while stabilizing)."""
+        return self._state.canary.returning(self._platform.edge.canary_steps)
+
+    def replication(self) -> ReplicationState:
+        return self._state.replication.state
+
+    def moved_services(self) -> Mapping[str, str]:
+        """Services failover rescheduled away from a failed cloud -> where they run now."""
+        return self._state.failover.moved()
