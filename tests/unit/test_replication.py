@@ -172,6 +172,11 @@ def test_promotion_starts_a_new_history(targets: dict[str, DatastoreTarget]) -> 
     assert m.state.primary("orders") == "gcp"
     assert m.state.best_survivor("orders", {"gcp"}) == "azure"
     assert m.state.exposure_s("orders") == 0.0
+    # The dead old primary keeps being reported as it was last seen: gcp stays the primary.
+    m, _, _ = step(targets, m, 3.0, pos(3, "aws", 1000, 1000, reachable=False), pos(3, "gcp", 1500, 1500, role="primary"),
+                   pos(3, "azure", 0, 1500))
+    assert m.state.primary("orders") == "gcp" and m.state.newest_acked("orders") == 1500
+    assert m.state.caught_up("orders", "azure")
 
 
 def test_params_are_bounded() -> None:

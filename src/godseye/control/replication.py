@@ -325,6 +325,8 @@ def _merge(ds: DatastoreState, reports: list[ReplicaPosition], now_s: float, par
         copies[pos.cloud] = CopyState(pos, last_advance, old.stalled if old else False)
         if pos.role != "primary" or pos.t_s < primary_t:
             continue
+        if primary is not None and pos.cloud != primary and not pos.reachable:
+            continue  # a dead cloud's last word does not take the primary role back from a live one
         primary_t = pos.t_s
         if primary is not None and pos.cloud != primary:
             # A promotion started a new history: the new primary's acknowledged positions are the
