@@ -1,0 +1,205 @@
+"""Datastores and their replication between clouds.
+
+Every datastore has a copy in every cloud and one primary (where writes are acknowledged).
+Replication mode follows the datastore's kind and tier (the seed: tier 1 is "RPO 0, synchronous
+replication"; Kafka MirrorMaker "RPO < 5 s"; object storage "batch sync, RPO < 15 min"):
+
+- sync: tier-1 sql or stream (CockroachDB / Spanner, Kafka stretched across clouds). A write is
+  acknowledged once a second cloud has it, so a surviving copy always holds every acked write.
+  Writes need a majority of copies up and linked to the primary; losing the primary's cloud costs a
+  leader election of LEASE_S (CockroachDB's range lease, ANCHORS "1-9 s"), during which writes wait.
+- async: other sql and stream. A copy receives writes after a pipeline delay (ASYNC_BASE_LAG_S by
+  kind) at most at the datastore's `replication_mb_s`; writes beyond that pile up as a backlog, so
+  lag grows with load, and grows without bound while a link is partitioned or stalled.
+- batch: object storage. Writes are shipped every BATCH_WINDOW_S (if the link is up then), so a
+  copy lags between the transfer time and a window plus the transfer time.
+
+Write volume follows the load of the services using the datastore (write_mb_s at baseline).
+A failover (a leader election, or a PromoteReplica from the plane while the old primary is
+unreachable) loses the writes the new primary did not hold: that window, in seconds, is the RPO.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from godseye.sim.faults import FaultState
+from godseye.spec.models import Platform
+
+Mode = Literal["sync", "async", "batch"]
+
+LEASE_S = 9.0
+ASYNC_BASE_LAG_S = {"sql": 0.2, "stream": 1.0}
+BATCH_WINDOW_S = 300.0
+# Positions are bytes; 1 MB = 1e6 bytes.
+MB = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    t_s: float
+    datastore: str
+    old_primary: str
+    new_primary: str
+    window_s: float
+
+
+class Store:
+    def __init__(self, name: str, kind: str, tier: int, write_mb_s: float, replication_mb_s: float, clouds: list[str],
+                 primary: str, batch_phase_s: float) -> None:
+        self.name = name
+        self.kind = kind
+        self.mode: Mode = "batch" if kind == "object" else ("sync" if tier == 1 else "async")
+        self.write_mb_s = write_mb_s
+        self.replication_mb_s = replication_mb_s
+        self.clouds = clouds
+        self.primary = primary
+        self.batch_phase_s = batch_phase_s
+        self.acked_mb = 0.0
+        self.backlog_mb = {c: 0.0 for c in clouds}  # async: acked writes a copy has not received
+        self.synced_at_s = {c: 0.0 for c in clouds}  # batch: time up to which a copy holds writes
+        self.sync_received_mb = {c: 0.0 for c in clouds}  # sync: what a copy held when last linked
+        self.held = False
+        self.rate_mb_s = write_mb_s
+        self.election_until_s: float | None = None
+        self.frozen_lag_s: dict[str, float] = {}  # lag of each copy when the primary became unreachable
+
+    def lag_s(self, cloud: str, now: float) -> float:
+        """Seconds of acknowledged writes the copy in `cloud` does not hold."""
+        if cloud == self.primary or self.mode == "sync":
+            return 0.0
+        if self.mode == "batch":
+            return max(0.0, now - self.synced_at_s[cloud])
+        rate = max(self.rate_mb_s, 1e-9)
+        return ASYNC_BASE_LAG_S[self.kind] + self.backlog_mb[cloud] / rate
+
+    def writable(self, faults: FaultState, now: float) -> bool:
+        if self.election_until_s is not None and now < self.election_until_s:
+            return False
+        if not faults.cloud_up(self.primary):
+            return False
+        if self.mode != "sync":
+            return True
+        linked = sum(1 for c in self.clouds if faults.linked(self.primary, c) and not faults.stalled(self.name, c))
+        return linked * 2 > len(self.clouds)
+
+
+class DataModel:
+    def __init__(self, platform: Platform, primaries: dict[str, str], tiers: dict[str, int], rng: random.Random) -> None:
+        clouds = list(platform.clouds)
+        self.stores = [
+            Store(name, d.kind, tiers[name], d.write_mb_s, d.replication_mb_s, clouds, primaries[name],
+                  rng.uniform(0.0, BATCH_WINDOW_S))
+            for name, d in platform.datastores.items()
+        ]
+        self.by_name = {s.name: s for s in self.stores}
+        self.losses: list[Loss] = []
+
+    def advance(self, t0: float, t1: float, load: dict[str, float], faults: FaultState) -> list[tuple[float, str]]:
+        """Integrate writes and replication over [t0, t1); returns timeline notes (elections)."""
+        dt = t1 - t0
+        notes: list[tuple[float, str]] = []
+        for st in self.stores:
+            st.rate_mb_s = st.write_mb_s * load.get(st.name, 1.0)
+            primary_up = faults.cloud_up(st.primary)
+            if not primary_up and not st.frozen_lag_s:
+                st.frozen_lag_s = {c: st.lag_s(c, t0) for c in st.clouds}
+            if st.mode == "sync" and not primary_up and st.election_until_s is None:
+                st.election_until_s = t0 + LEASE_S
+            if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
+                at = st.election_until_s
+                notes += [(at, n) for n in self._elect(st, at, faults)]
+            if primary_up:
+                st.frozen_lag_s = {}
+            writing = st.writable(faults, t0) and not st.held
+            if writing:
+                st.acked_mb += st.rate_mb_s * dt
+            for c in st.clouds:
+                if c == st.primary:
+                    continue
+                link = faults.linked(st.primary, c) and not faults.stalled(st.name, c)
+                if st.mode == "sync" and link:
+                    st.sync_received_mb[c] = st.acked_mb
+                elif st.mode == "async":
+                    inflow = st.rate_mb_s * dt if writing else 0.0
+                    drain = st.replication_mb_s * dt if link else 0.0
+                    st.backlog_mb[c] = max(0.0, st.backlog_mb[c] + inflow - drain)
+                elif st.mode == "batch" and link:
+                    st.synced_at_s[c] = max(st.synced_at_s[c], self._last_window(st, t1))
+        return notes
+
+    def _last_window(self, st: Store, t: float) -> float:
+        k = (t - st.batch_phase_s) // BATCH_WINDOW_S
+        boundary = st.batch_phase_s + k * BATCH_WINDOW_S
+        # A window's content arrives one transfer later: its volume over the replication throughput.
+        transfer = st.rate_mb_s * BATCH_WINDOW_S / st.replication_mb_s
+        return boundary - BATCH_WINDOW_S if t < boundary + transfer else boundary
+
+    def _elect(self, st: Store, t: float, faults: FaultState) -> list[str]:
+        st.election_until_s = None
+        if faults.cloud_up(st.primary):
+            return []
+        survivors = [c for c in st.clouds if faults.cloud_up(c)]
+        majority = [c for c in survivors if sum(1 for o in survivors if faults.linked(c, o)) * 2 > len(st.clouds)]
+        if not majority:
+            return [f"{st.name}: no majority of copies left, writes unavailable"]
+        return [self._promote(st, majority[0], t, faults)]
+
+    def promote(self, name: str, cloud: str, t: float, faults: FaultState) -> str:
+        st = self.by_name[name]
+        if cloud == st.primary:
+            return f"{name}: {cloud} is already primary"
+        return self._promote(st, cloud, t, faults)
+
+    def _promote(self, st: Store, cloud: str, t: float, faults: FaultState) -> str:
+        old = st.primary
+        # A planned switchover (old primary reachable) drains to the new one first: nothing is lost.
+        window = 0.0 if faults.linked(old, cloud) else st.frozen_lag_s.get(cloud, st.lag_s(cloud, t))
+        self.losses.append(Loss(t, st.name, old, cloud, window))
+        st.primary = cloud
+        st.frozen_lag_s = {}
+        for c in st.clouds:
+            st.backlog_mb[c] = 0.0 if c == cloud else st.backlog_mb[c]
+            st.synced_at_s[c] = t if c == cloud else st.synced_at_s[c]
+        return f"{st.name}: primary {old} -> {cloud}, {window:.1f} s of acknowledged writes lost"
+
+    def next_event_s(self) -> float | None:
+        """The next leader election's end, so the engine lands on it."""
+        pending = [st.election_until_s for st in self.stores if st.election_until_s is not None]
+        return min(pending) if pending else None
+
+    def positions(self, st: Store, cloud: str, now: float) -> tuple[int, int]:
+        """(acked, received) as ReplicaPosition reports them: bytes, or ms of time for objects."""
+        if st.mode == "batch":
+            held = now if cloud == st.primary else st.synced_at_s[cloud]
+            return int(now * 1000), int(held * 1000)
+        if cloud == st.primary:
+            received = st.acked_mb
+        elif st.mode == "sync":
+            received = st.sync_received_mb[cloud]
+        else:
+            received = st.acked_mb - st.backlog_mb[cloud] - min(st.acked_mb, ASYNC_BASE_LAG_S[st.kind] * st.rate_mb_s)
+        return int(st.acked_mb * MB), int(max(0.0, received) * MB)
+
+    def hold(self, name: str, hold: bool) -> None:
+        self.by_name[name].held = hold
+
+    def worst_loss_s(self, name: str) -> float:
+        return max((x.window_s for x in self.losses if x.datastore == name), default=0.0)
+
+
+def primaries(platform: Platform, weights: dict[str, dict[str, int]]) -> dict[str, str]:
+    """Each datastore's initial primary: the cloud serving most of its users' traffic (data gravity,
+    the seed's "place compute near data"); ties go to the cloud declared first."""
+    clouds = list(platform.clouds)
+    out: dict[str, str] = {}
+    for name in platform.datastores:
+        pull = dict.fromkeys(clouds, 0.0)
+        for sname, svc in platform.services.items():
+            if name in svc.data:
+                for c in clouds:
+                    pull[c] += svc.rps * weights[sname].get(c, 0) / 100.0
+        out[name] = max(clouds, key=lambda c: (pull[c], -clouds.index(c)))
+    return out

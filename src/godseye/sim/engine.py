@@ -1,0 +1,308 @@
+"""The twin: an event queue around a Plane, with traffic integrated as a fluid between events.
+
+Each turn of the loop: apply what is due now (fault changes, nodes and pods ready, weights whose
+propagation delay has passed), send the plane what it may observe now (probe rounds, samples after
+the metrics lag, node pools, replication positions), let the plane step if it was told something
+or asked to wake up, carry out its actions, then jump to the next moment anything can happen and
+integrate requests over the jump with the rates of the current state (rate x dt). Steady stretches
+are skipped: probe rounds stop once every outcome has been reported unchanged long enough for the
+health controller's thresholds, and restart on the first change.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from godseye.control.actions import (
+    ActivateStandby,
+    HoldWrites,
+    PromoteReplica,
+    Reschedule,
+    ScaleNodePool,
+    ScaleService,
+    SetWeights,
+)
+from godseye.control.decision import Emitted
+from godseye.control.observations import Observation
+from godseye.plan.placement import place_services
+from godseye.policy.tiers import datastore_tiers
+from godseye.sim import data_model, sensors
+from godseye.sim.actuators import describe, unknown_names
+from godseye.sim.faults import FaultChange, FaultState, is_disruptive, schedule
+from godseye.sim.metrics import Counters, RtoTracker
+from godseye.sim.plane_port import PlaneFactory
+from godseye.sim.recorder import Recorder
+from godseye.sim.result import DrillResult
+from godseye.sim.service_model import Served, ServiceParams, evaluate
+from godseye.sim.traffic import TrafficModel
+from godseye.sim.world import World, initial_pods
+from godseye.spec.models import Platform
+from godseye.spec.scenario import CapacityCap, CloudOutage, Scenario
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    # Samples every 15 s: the Kubernetes HPA loop (ANCHORS.md).
+    sample_interval_s: float = 15.0
+    # Longest integration step, so traffic curves are followed closely enough.
+    max_step_s: float = 60.0
+    # Bound on loop turns, far above any 30-day run, so a plane that keeps waking at one instant ends.
+    max_turns: int = 50_000_000
+
+
+class Engine:
+    def __init__(self, platform: Platform, scenario: Scenario, seed: int, plane_factory: PlaneFactory,
+                 config: EngineConfig = EngineConfig()) -> None:
+        self.platform, self.scenario, self.seed, self.config = platform, scenario, seed, config
+        self.plans = place_services(platform)
+        self.services = [p.name for p in self.plans]
+        self.clouds = list(platform.clouds)
+        tiers = [p.tier for p in self.plans]
+
+        def rng(name: str) -> random.Random:
+            return random.Random(f"{seed}:{name}")
+
+        self.traffic = TrafficModel(platform, scenario, self.services, rng("traffic"))
+        self.faults = FaultState()
+        self.changes: deque[FaultChange] = deque(schedule(scenario))
+        self.world = World(platform, self.services, tiers, initial_pods(platform, self.plans))
+        self.weights = np.array([[p.weights.get(c, 0) for c in self.clouds] for p in self.plans], dtype=np.float64)
+        self.placed = np.array([[c in p.placement for c in self.clouds] for p in self.plans], dtype=np.bool_)
+        store_tiers = datastore_tiers(platform)
+        self.data = data_model.DataModel(
+            platform, data_model.primaries(platform, {p.name: p.weights for p in self.plans}), store_tiers, rng("data"))
+        svc = [platform.services[s] for s in self.services]
+        self.params = ServiceParams(
+            np.array([[s.pod_rps] for s in svc]), np.array([[s.service_time_ms] for s in svc]),
+            np.array([[s.p99_sla_ms] for s in svc]))
+        self.good_ratio = np.array([1.0 - s.error_rate_sla for s in svc])
+        stores = list(platform.datastores)
+        self.uses = np.array([[st in s.data for s in svc] for st in stores], dtype=np.float64)
+        self.uses_base = np.maximum(self.uses @ self.traffic.baseline, 1e-12)
+        sync = [st.name for st in self.data.stores if st.mode == "sync"]
+        self.sync_users = {st: [i for i, s in enumerate(svc) if st in s.data] for st in sync}
+        anchors = [f.at_s for f in scenario.faults if is_disruptive(f)]
+        anchors += [f.until_s for f in scenario.faults if isinstance(f, CloudOutage) and f.until_s is not None]
+        self.rto = RtoTracker(len(self.services), anchors)
+        self.counters = Counters(len(self.services))
+        hc = platform.edge.health_check
+        self.probe_interval_s = hc.interval_s
+        self.probe_needed = max(hc.failure_threshold, hc.success_threshold) + 1
+        self.probe_phase_s = rng("edge").uniform(0.0, hc.interval_s)
+        self.rec = Recorder(self.clouds, self.services, self.plans, {n: platform.services[n].data for n in self.services})
+        self.pending_weights: list[tuple[float, int, int, dict[str, int]]] = []
+        self.outbox: deque[tuple[float, Observation]] = deque()
+        self.plane = plane_factory(platform, self.plans)
+        self.events = 0
+        self._seq = 0
+        self._outcome_key = b""
+        self._outcome_version = (-1, -1)
+        empty = np.zeros((len(self.clouds) + 1, *self.placed.shape), dtype=np.bool_)
+        self._outcome = (empty, empty, self.placed)
+        self._steady_rounds = 0
+        self._fault_version = -1
+        self._out_mask = np.zeros_like(self.placed)
+        self._sums = {k: np.zeros(self.placed.shape) for k in ("offered", "served", "busy", "p99")}
+        self._sum_from = 0.0
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, progress: Progress | None = None) -> DrillResult:
+        duration = self.scenario.duration_s
+        t, probe_next, sample_next, wake = 0.0, self.probe_phase_s, 0.0, 0.0
+        bends = deque(self.traffic.change_points())
+        shown = -1.0
+        for _ in range(self.config.max_turns):
+            self._apply_due(t)
+            state = self._evaluate(t)
+            told = False
+            self._refresh_outcome()
+            if t >= probe_next - 1e-9:
+                told |= self._probe_round(t, state)
+                probe_next = t + self.probe_interval_s
+            if t >= sample_next - 1e-9:
+                self._sample(t)
+                sample_next = t + self.config.sample_interval_s
+            while self.outbox and self.outbox[0][0] <= t + 1e-9:
+                self.plane.observe(self.outbox.popleft()[1])
+                self.events += 1
+                told = True
+            if told or t >= wake - 1e-9:
+                self._act(self.plane.step(t))
+                asked = self.plane.next_wakeup_s()
+                wake = asked if asked is not None and asked > t else math.inf
+                state = self._evaluate(t)
+                self._refresh_outcome()
+            if t >= duration:
+                break
+            while bends and bends[0] <= t:
+                bends.popleft()
+            nxt = [duration, sample_next, wake, t + self.config.max_step_s]
+            if self._probing():
+                nxt.append(probe_next)
+            if self.changes:
+                nxt.append(self.changes[0].t_s)
+            if self.pending_weights:
+                nxt.append(self.pending_weights[0][0])
+            if self.outbox:
+                nxt.append(self.outbox[0][0])
+            if bends:
+                nxt.append(bends[0])
+            for other in (self.world.next_event_s(), self.data.next_event_s()):
+                if other is not None and other > t:
+                    nxt.append(other)
+            t_next = max(min(nxt), t + 1e-6)
+            if not self._probing():
+                # Keep probe rounds on their grid while they are skipped.
+                probe_next += math.ceil(max(0.0, t_next - probe_next) / self.probe_interval_s) * self.probe_interval_s
+            self._integrate(t, t_next, state)
+            t = min(t_next, duration)
+            self.events += 1
+            if progress is not None and t - shown >= duration / 200:
+                shown = t
+                progress(t / duration)
+        if progress is not None:
+            progress(1.0)
+        return self.rec.result(self.scenario, self.platform.name, self.seed, self.rto.finish(duration), self.counters,
+                               self.data, self.events)
+
+    # -- due changes ---------------------------------------------------------------------------
+    def _apply_due(self, t: float) -> None:
+        while self.changes and self.changes[0].t_s <= t + 1e-9:
+            ch = self.changes.popleft()
+            self.faults.apply(ch)
+            self.rec.fault(ch)
+            f = ch.fault
+            if isinstance(f, CloudOutage):
+                self.world.set_cloud_up(self.clouds.index(f.cloud), self.faults.cloud_up(f.cloud), t)
+            elif isinstance(f, CapacityCap):
+                self.world.set_cap(self.clouds.index(f.cloud), self.faults.node_cap(f.cloud))
+            self.events += 1
+        before = self.world.pods_ready.copy()
+        for arrived in self.world.advance_to(t):
+            self.rec.note(arrived.t_s, arrived.cloud, f"{arrived.count} nodes ready in {arrived.cloud}",
+                          {"nodes_ready": arrived.nodes_ready})
+        self.rec.pods_done(t, before, self.world)
+        while self.pending_weights and self.pending_weights[0][0] <= t + 1e-9:
+            at, _, s, w = heapq.heappop(self.pending_weights)
+            self.weights[s] = [w.get(c, 0) for c in self.clouds]
+            self.rec.note(at, "edge", f"{self.services[s]} weights in effect at the edge", {"service": self.services[s]})
+
+    def _evaluate(self, t: float) -> Served:
+        if self._fault_version != self.faults.version:
+            self._fault_version = self.faults.version
+            self._out_mask = np.array([[self.faults.endpoint_out(c, s) for c in self.clouds] for s in self.services],
+                                      dtype=np.bool_).reshape(self.placed.shape)
+        offered = self.traffic.offered(t)
+        store_ok = np.ones(len(self.services), dtype=np.bool_)
+        for name, users in self.sync_users.items():
+            if not self.data.by_name[name].writable(self.faults, t):
+                store_ok[users] = False
+        up = np.array(self.world.up, dtype=np.bool_)
+        alive = up[None, :] & ~self._out_mask & store_ok[:, None]
+        return evaluate(self.params, offered[:, None] * self.weights / 100.0, self.world.pods_ready.astype(np.float64), alive)
+
+    def _integrate(self, t0: float, t1: float, st: Served) -> None:
+        dt = t1 - t0
+        offered = st.offered.sum(axis=1)
+        self.counters.add(dt, offered, st.failed.sum(axis=1))
+        good = st.in_sla.sum(axis=1) >= self.good_ratio * offered - 1e-9
+        self.rto.update(t0, t1, good)
+        self._sums["offered"] += st.offered * dt
+        self._sums["served"] += st.served * dt
+        self._sums["busy"] += st.utilization * dt
+        self._sums["p99"] += np.minimum(st.p99_ms, sensors.CLIENT_TIMEOUT_MS) * dt
+        load = (self.uses @ offered) / self.uses_base
+        for at, note in self.data.advance(t0, t1, dict(zip(self.platform.datastores, load.tolist(), strict=True)),
+                                          self.faults):
+            self.rec.note(at, "data", note, {})
+
+    # -- observations --------------------------------------------------------------------------
+    def _probing(self) -> bool:
+        return self._steady_rounds < self.probe_needed
+
+    def _refresh_outcome(self) -> None:
+        """Recompute what probes would see when the world or the faults changed; a change restarts
+        probe rounds that were being skipped."""
+        version = (self.world.version, self.faults.version)
+        if version == self._outcome_version:
+            return
+        self._outcome_version = version
+        placed = self.placed | (self.world.pods_desired > 0)
+        ok, hung = sensors.probe_outcomes(self.world, self.faults, placed, self._out_mask)
+        key = ok.tobytes() + hung.tobytes() + placed.tobytes()
+        if key != self._outcome_key:
+            self._outcome_key, self._steady_rounds = key, 0
+        self._outcome = (ok, hung, placed)
+
+    def _probe_round(self, t: float, state: Served) -> bool:
+        if not self._probing():
+            return False
+        self._steady_rounds += 1
+        ok, hung, placed = self._outcome
+        latency = np.minimum(state.p99_ms, sensors.CLIENT_TIMEOUT_MS)
+        for obs in sensors.probes(t, self.world, ok, hung, placed,
+                                  self.platform.edge.health_check.timeout_s, latency):
+            self.plane.observe(obs)
+            self.events += 1
+        return True
+
+    def _sample(self, t: float) -> None:
+        span = t - self._sum_from
+        lag = self.platform.autoscaling.metrics_lag_s
+        placed = self.placed | (self.world.pods_desired > 0)
+        if span > 0:
+            for obs in sensors.samples(t, self.world, placed, self._sums, span, self.world.up):
+                self.outbox.append((t + lag, obs))
+            self.rec.sample(t, self._sums, self.world)
+        for obs in sensors.node_pools(t, self.world) + sensors.replication(t, self.data, self.faults):
+            self.plane.observe(obs)
+            self.events += 1
+        for arr in self._sums.values():
+            arr.fill(0.0)
+        self._sum_from = t
+
+    # -- actions -------------------------------------------------------------------------------
+    def _act(self, emitted: list[Emitted]) -> None:
+        known_c, known_s, known_d = set(self.clouds), set(self.services), set(self.platform.datastores)
+        for e in emitted:
+            self.events += 1
+            a = e.action
+            d = describe(a)
+            bad = unknown_names(a, known_c, known_s, known_d)
+            if bad is not None:
+                self.rec.note(e.t_s, e.actor, f"refused: {d.event} ({bad})", d.detail)
+                continue
+            self.rec.note(e.t_s, e.actor, d.event, d.detail)
+            if isinstance(a, SetWeights):
+                self.rec.steer(e.t_s, a.service, a.weights)
+            self._apply(e)
+
+    def _apply(self, e: Emitted) -> None:
+        a, t = e.action, e.t_s
+        if isinstance(a, SetWeights):
+            self._seq += 1
+            at = t + self.platform.edge.propagation_s
+            heapq.heappush(self.pending_weights, (at, self._seq, self.services.index(a.service), dict(a.weights)))
+        elif isinstance(a, (ScaleService, ActivateStandby)):
+            self.world.set_pods(self.services.index(a.service), self.clouds.index(a.cloud), a.replicas, t)
+        elif isinstance(a, Reschedule):
+            s = self.services.index(a.service)
+            self.world.set_pods(s, self.clouds.index(a.to_cloud), a.replicas, t)
+            self.world.set_pods(s, self.clouds.index(a.from_cloud), 0, t)
+        elif isinstance(a, ScaleNodePool):
+            self.world.request_nodes(self.clouds.index(a.cloud), a.nodes, t)
+        elif isinstance(a, PromoteReplica):
+            self.rec.note(t, "data", self.data.promote(a.datastore, a.cloud, t, self.faults), {"datastore": a.datastore})
+        elif isinstance(a, HoldWrites):
+            self.data.hold(a.datastore, a.hold)
+        # Marks, pages, drift, conditions and FollowPrimary change nothing in the world: they are
+        # already on the timeline.

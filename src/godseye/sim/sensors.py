@@ -1,0 +1,112 @@
+"""What the twin tells the plane: probes, service samples, served split, node pools, replication.
+
+- Probes go from every vantage point (the edge and every other cloud) to every endpoint a service
+  is placed on. A probe fails when the target cloud is down or partitioned from the vantage point,
+  the endpoint is out, or it has no ready pod; against a hung cloud it times out after `timeout_s`.
+  Probes hit a health endpoint that answers beside the request queue, so overload alone does not
+  fail them (overload shows in the samples' error rate and p99).
+- Samples are the edge's view of each endpoint averaged over the sample interval; they reach the
+  plane after the metrics lag (scrape + rule evaluation), like Prometheus feeding an HPA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from godseye.control.observations import (
+    EDGE,
+    NodePoolStatus,
+    Observation,
+    ProbeResult,
+    ReplicaPosition,
+    ServedSplit,
+    ServiceSample,
+)
+from godseye.sim.data_model import DataModel
+from godseye.sim.faults import FaultState
+from godseye.sim.world import World
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+# What a client waits at most; a dead endpoint's p99 is reported as this.
+CLIENT_TIMEOUT_MS = 30_000.0
+
+
+def probe_outcomes(world: World, faults: FaultState, placed: BoolArray, out: BoolArray) -> tuple[BoolArray, BoolArray]:
+    """(ok, hung) of shape (vantages, services, clouds); vantage 0 is the edge, then each cloud.
+
+    `out` marks endpoints taken out by a service outage.
+    """
+    clouds = world.clouds
+    n = len(clouds)
+    reach = np.zeros((n + 1, n), dtype=np.bool_)
+    hung = np.zeros((n + 1, n), dtype=np.bool_)
+    for j, c in enumerate(clouds):
+        mode = faults.cloud_mode(c)
+        reach[0, j] = mode == "up"
+        hung[:, j] = mode == "hung"
+        for i, v in enumerate(clouds):
+            reach[i + 1, j] = faults.linked(v, c) if v != c else False
+    endpoint = (world.pods_ready > 0) & placed & ~out
+    ok = reach[:, None, :] & endpoint[None, :, :]
+    return ok, np.broadcast_to(hung[:, None, :], ok.shape)
+
+
+def probes(t: float, world: World, ok: BoolArray, hung: BoolArray, placed: BoolArray, timeout_s: float,
+           latency_ms: FloatArray) -> list[Observation]:
+    out: list[Observation] = []
+    vantages = [EDGE, *world.clouds]
+    for s, j in zip(*np.nonzero(placed), strict=True):
+        sname, cname = world.services[s], world.clouds[j]
+        for v, vname in enumerate(vantages):
+            if vname == cname:
+                continue
+            if ok[v, s, j]:
+                out.append(ProbeResult(t, vname, cname, sname, True, float(latency_ms[s, j])))
+            elif hung[v, s, j]:
+                out.append(ProbeResult(t, vname, cname, sname, False, timeout_s * 1000.0, True))
+            else:
+                out.append(ProbeResult(t, vname, cname, sname, False))
+    return out
+
+
+def samples(t: float, world: World, placed: BoolArray, sums: dict[str, FloatArray], span_s: float,
+            cloud_up: list[bool]) -> list[Observation]:
+    out: list[Observation] = []
+    span = max(span_s, 1e-9)
+    for s, j in zip(*np.nonzero(placed), strict=True):
+        offered = float(sums["offered"][s, j]) / span
+        served = float(sums["served"][s, j]) / span
+        busy = float(sums["busy"][s, j]) / span
+        ready = int(world.pods_ready[s, j]) if cloud_up[j] else 0
+        p99 = min(float(sums["p99"][s, j]) / span, CLIENT_TIMEOUT_MS)
+        util = min(busy, 1.0)
+        queue = ready * util / max(1e-9, 1.0 - min(util, 0.999))  # M/M/1 mean number in system per pod
+        out.append(ServiceSample(t, world.clouds[j], world.services[s], offered, served, offered - served, p99, util,
+                                 queue, ready))
+    for s, sname in enumerate(world.services):
+        served_row = sums["served"][s]
+        total = float(served_row.sum())
+        if total > 0:
+            out.append(ServedSplit(t, sname, {c: float(served_row[j]) / total for j, c in enumerate(world.clouds)}))
+    return out
+
+
+def node_pools(t: float, world: World) -> list[Observation]:
+    return [
+        NodePoolStatus(t, c, int(world.nodes_ready[j]), int(world.nodes_requested[j]), world.effective_max_nodes(j))
+        for j, c in enumerate(world.clouds)
+    ]
+
+
+def replication(t: float, data: DataModel, faults: FaultState) -> list[Observation]:
+    out: list[Observation] = []
+    for st in data.stores:
+        acked, _ = data.positions(st, st.primary, t)
+        for c in st.clouds:
+            _, received = data.positions(st, c, t)
+            out.append(ReplicaPosition(t, st.name, c, "primary" if c == st.primary else "replica", acked, received,
+                                       received, faults.cloud_up(c)))
+    return out
