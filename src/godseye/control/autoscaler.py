@@ -63,6 +63,7 @@ class _Cell:
     hold: int
     hold_reason: str
     fit: int
+    size_vcpu: float  # the cloud's max_nodes x node_vcpu
     known: bool  # the memory already has a record for this (cloud, service)
 
     @property
@@ -164,6 +165,7 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
                 f"{a.target_utilization:.0%}: HPA asks {need} pods"
             )
     floor = _floor(view, svc.plan, cloud)
+    size = p.clouds[cloud].max_nodes * p.clouds[cloud].node_vcpu
     hold, hold_reason = 0, ""
     event = holding(windows, view.now_s, _lead_s(p, cloud))
     if event is not None and weight > 0:
@@ -176,7 +178,19 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
         if svc.spike_ratio is not None:
             hold_reason = f"spike {svc.spike_ratio:.1f}x rolling avg matches {event.name}; " + hold_reason
     return _Cell(
-        cloud, prior, sample, expected, weight, need, need_reason, floor, hold, hold_reason, _fit(view, cloud, name, pods), known
+        cloud,
+        prior,
+        sample,
+        expected,
+        weight,
+        need,
+        need_reason,
+        floor,
+        hold,
+        hold_reason,
+        _fit(view, cloud, name, pods),
+        size,
+        known,
     )
 
 
@@ -260,6 +274,8 @@ def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]
     for c, cell in cells.items():
         base = min(cell.fit, max(wants[c][0], cell.need))
         target, reason = ups[c], wants[c][1]
+        if ups[c] < wants[c][0]:
+            reason += f"; {c} holds {ups[c]} at max_nodes {view.platform.clouds[c].max_nodes}"
         if burst.get(c, 0) > 0 and base + burst[c] > target:
             target, reason = base + burst[c], _burst_reason(view, sources, burst[c], c, name)
         acts: list[Action] = []
@@ -282,20 +298,34 @@ def _up_phase(svc: _Service, cell: _Cell) -> Phase:
 
 
 def _burst(cells: dict[str, _Cell], wants: dict[str, tuple[int, str]], sources: list[str], deficit: int) -> dict[str, int]:
-    """Spread pods that do not fit their cloud over the other live clouds, by their room left."""
+    """Spread pods that do not fit their cloud over the other live clouds with room.
+
+    Burst pods already placed stay where they are (moving them would churn pods and make the result
+    depend on the order of calls); the rest goes by each cloud's size, max_nodes x node_vcpu.
+    """
     if deficit <= 0:
         return {}
     room = {c: cell.fit - min(cell.fit, max(wants[c][0], cell.need)) for c, cell in cells.items() if c not in sources}
-    room = {c: r for c, r in room.items() if r > 0}
-    total_room = sum(room.values())
     out: dict[str, int] = {}
     left = deficit
-    for c in sorted(room, key=lambda k: (-room[k], list(cells).index(k))):
-        if left <= 0 or total_room <= 0:
+    for c in room:
+        kept = min(cells[c].prior.burst_pods, room[c], left)
+        if kept > 0:
+            out[c] = kept
+            left -= kept
+    open_room = {c: room[c] - out.get(c, 0) for c in room if room[c] > out.get(c, 0)}
+    size = {c: cells[c].size_vcpu for c in open_room}
+    # Bounded: each pass places at least one pod or drops a full cloud.
+    for _ in range(deficit + len(open_room)):
+        if left <= 0 or not open_room:
             break
-        share = min(room[c], left, math.ceil(deficit * room[c] / total_room - EPS))
-        out[c] = share
-        left -= share
+        total, to_place = sum(size[c] for c in open_room), left
+        for c in sorted(open_room, key=lambda k: (-size[k], list(cells).index(k))):
+            share = min(open_room[c], left, math.ceil(to_place * size[c] / total - EPS))
+            out[c] = out.get(c, 0) + share
+            open_room[c] -= share
+            left -= share
+        open_room = {c: r for c, r in open_room.items() if r > 0}
     return out
 
 
