@@ -97,7 +97,7 @@ def _move_weights(platform: Platform, svc: ServicePlan, failed: str, pods: dict[
 def _reschedule(
     platform: Platform, deferred: list[ServicePlan], pods: dict[str, PodCounts], loads: dict[str, int]
 ) -> tuple[list[Deferral], dict[str, int]]:
-    """Each deferred service, largest first, to the survivor with the most node headroom left."""
+    """Each deferred service, largest first, to the survivor with the most headroom left."""
     if not deferred:
         return [], {}
     table = tier_table(platform)
@@ -107,7 +107,7 @@ def _reschedule(
     out: list[Deferral] = []
     for svc in sorted(deferred, key=lambda s: (-full_replicas(platform, s) * s.pod_vcpu, s.name)):
         replicas = full_replicas(platform, svc)
-        target = max(order, key=lambda c: (platform.clouds[c].max_nodes - after[c], -order.index(c)))
+        target = max(order, key=lambda c: (_headroom_vcpu(platform, c, after[c]), -order.index(c)))
         trial = {**pods[target]}
         trial[svc.pod_vcpu] = trial.get(svc.pod_vcpu, 0) + replicas
         nodes = pack_nodes(trial, platform.clouds[target].node_vcpu)
@@ -118,6 +118,12 @@ def _reschedule(
         pods[target], after[target] = trial, nodes
         out.append(Deferral(svc.name, target, replicas, deferral_s))
     return out, after
+
+
+def _headroom_vcpu(platform: Platform, cloud: str, nodes: int) -> float:
+    """Room left in vCPU, not nodes: survivors' nodes may differ in size."""
+    c = platform.clouds[cloud]
+    return (c.max_nodes - nodes) * c.node_vcpu
 
 
 def _pct(nodes: int, max_nodes: int) -> str:
