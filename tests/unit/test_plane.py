@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from control_world import World, first, with_edge, with_health, with_service
 
 from godseye.control.actions import (
@@ -105,7 +107,7 @@ def test_recovery_returns_aws_by_canary_and_closes(reference: Platform) -> None:
     steps = [e for e in out if isinstance(e.action, Condition) and e.action.event == "canary-step"]
     assert len(steps) == len(edge.canary_steps)
     assert steps[0].t_s == up.t_s + edge.canary_stabilization_s
-    assert [round(b.t_s - a.t_s) for a, b in zip(steps, steps[1:], strict=False)] == [300, 300, 300]
+    assert [round(b.t_s - a.t_s) for a, b in itertools.pairwise(steps)] == [300, 300, 300]
     pos = [e.action.weights["aws"] for e in out if isinstance(e.action, SetWeights) and e.action.service == "pos"]
     assert pos == [2, 8, 17, 34]  # 5%, 25%, 50%, 100% of aws's normal 34
     closed = first(out, Condition, event="failover-closed")
