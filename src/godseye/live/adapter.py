@@ -8,7 +8,7 @@
 | Reschedule      | start replicas in the new cloud, stop them in the old one                     |
 | Page            | POST as PagerDuty Events API v2 JSON to the webhook                            |
 | HoldWrites, PromoteReplica, FollowPrimary | handed to the data hook (the PostgreSQL lab) when one is set |
-| ScaleNodePool   | none: the lab has no node pools (one core runs every process); recorded        |
+| ScaleNodePool   | granted at once (the lab has no machines to boot), reported as NodePoolStatus |
 | MarkEndpoint, MarkCloud, RaiseDrift, Condition | state the plane reports; recorded on the timeline  |
 
 Every application is recorded on the timeline with the actor that asked for it, and the outcome
@@ -67,6 +67,9 @@ class LiveAdapter:
         self.routing_key = routing_key
         self.data_hook = data_hook
         self.record = AdapterRecord()
+        # The lab has no machines to boot: a node pool request is granted at once, up to max_nodes,
+        # and reported back as NodePoolStatus so the controllers see the pool they asked for.
+        self.node_pools: dict[str, int] = {c: cl.nodes for c, cl in lab.spec.platform.clouds.items()}
 
     def note(self, t_s: float, actor: str, event: str, **detail: str | int | float | bool) -> None:
         self.record.timeline.append(TimelineEntry(t_s, actor, event, dict(detail)))
@@ -108,5 +111,7 @@ class LiveAdapter:
                 return "not applied: no datastore in this lab run"
             return await self.data_hook(a)
         if isinstance(a, ScaleNodePool):
-            return "not applied: the lab has no node pools"
+            granted = min(a.nodes, self.lab.spec.platform.clouds[a.cloud].max_nodes)
+            self.node_pools[a.cloud] = granted
+            return f"granted at once: {granted} nodes (the lab has no machines to boot)"
         return "recorded"

@@ -1,7 +1,7 @@
 """HAProxy's own counters turned into observations: the split actually served, and per-cloud samples.
 
 Two `show stat` snapshots a window apart give, per service and cloud:
-- answers (1xx-5xx responses except 5xx) -> the served split (`ServedSplit`), the closed loop on steering;
+- answers (1xx-4xx responses) -> the served split (`ServedSplit`), the closed loop on steering;
 - attempts that got no answer (HAProxy counts the attempt in `stot`; a connect failure or response
   timeout ends in a retry or a redispatch elsewhere) plus 5xx -> failed rate, a passive signal that
   sees a dying cloud from real traffic before any probe does.
@@ -52,11 +52,14 @@ def by_cloud(rows: Sequence[StatRow]) -> dict[tuple[str, str], CloudCounters]:
         if not r.backend.startswith("be_") or r.backend == "be_unknown":
             continue
         key = (_service_of(r.backend), _cloud_of(r.server))
-        answered = r.responses_2xx + r.responses_4xx
+        answered = r.responses_1xx + r.responses_2xx + r.responses_3xx + r.responses_4xx
+        # Attempts with no answer at all, not counting those still in flight (scur): connect
+        # failures and response timeouts, each retried or redispatched elsewhere by HAProxy.
+        unanswered = max(0, r.requests_total - answered - r.responses_5xx - r.responses_other - r.sessions_now)
         a = acc.setdefault(key, [0, 0, 0, 0, 0])
         a[0] += r.requests_total
         a[1] += answered
-        a[2] += r.responses_5xx + max(0, r.requests_total - answered - r.responses_5xx)
+        a[2] += r.responses_5xx + r.responses_other + unanswered
         a[3] += r.queue_now
         a[4] = max(a[4], r.response_ms_avg)
     return {k: CloudCounters(*v) for k, v in acc.items()}

@@ -31,9 +31,12 @@ class StatRow:
     status: str  # UP, DOWN, MAINT, DRAIN, no check, ...
     weight: int
     requests_total: int  # stot: sessions/requests sent to this server
+    responses_1xx: int
     responses_2xx: int
+    responses_3xx: int
     responses_4xx: int
     responses_5xx: int
+    responses_other: int
     errors_response: int  # eresp
     errors_connect: int  # econ
     retries: int  # wretr
@@ -77,9 +80,12 @@ def parse_show_stat(text: str) -> list[StatRow]:
                 status=row.get("status", ""),
                 weight=_int(row, "weight"),
                 requests_total=_int(row, "stot"),
+                responses_1xx=_int(row, "hrsp_1xx"),
                 responses_2xx=_int(row, "hrsp_2xx"),
+                responses_3xx=_int(row, "hrsp_3xx"),
                 responses_4xx=_int(row, "hrsp_4xx"),
                 responses_5xx=_int(row, "hrsp_5xx"),
+                responses_other=_int(row, "hrsp_other"),
                 errors_response=_int(row, "eresp"),
                 errors_connect=_int(row, "econ"),
                 retries=_int(row, "wretr"),

@@ -22,7 +22,7 @@ from typing import Protocol
 import aiohttp
 
 from godseye.control.decision import Emitted
-from godseye.control.observations import Observation, ProbeResult, ServedSplit, ServiceSample
+from godseye.control.observations import NodePoolStatus, Observation, ProbeResult, ServedSplit, ServiceSample
 from godseye.live.adapter import LiveAdapter
 from godseye.live.edge_stats import ReplicaLoad, observations
 from godseye.live.haproxy_runtime import EdgeError, StatRow
@@ -174,6 +174,9 @@ class LabLoop:
                 self.observe(split)
             for sample in samples:
                 self.observe(sample)
+            for cloud, nodes in self.adapter.node_pools.items():
+                max_nodes = self.lab.spec.platform.clouds[cloud].max_nodes
+                self.observe(NodePoolStatus(t, cloud, nodes, nodes, max_nodes))
             self.record.splits.extend(splits)
             self.record.samples.extend(samples)
             self.step()

@@ -1,0 +1,109 @@
+"""One running lab: real components, probes, the alert receiver, the control loop and chaos, wired.
+
+    async with LabSession(spec, directory) as s:
+        await s.run_for(30.0)          # control plane on the wall clock
+        s.chaos.kill_cloud("aws")
+
+Leaving the `async with` (normally, by an exception, or by cancellation) stops every process; a
+crash of the whole Python process is covered by the supervisor's death signal and pid files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import aiohttp
+
+from godseye.live.adapter import DataHook, LiveAdapter
+from godseye.live.alerts import AlertReceiver
+from godseye.live.chaos import Chaos
+from godseye.live.haproxy_config import EdgeMode
+from godseye.live.lab import Lab
+from godseye.live.lab_spec import LabSpec
+from godseye.live.loadgen import LoadGenerator
+from godseye.live.loop import LabClock, LabLoop, PlaneLike
+from godseye.live.probes import Prober, lab_vantages
+from godseye.plan.model import ServicePlan
+from godseye.spec.models import Platform
+
+PlaneFactory = Callable[[Platform, list[ServicePlan]], PlaneLike]
+
+
+def production_plane(platform: Platform, services: list[ServicePlan]) -> PlaneLike:
+    """The same controllers the twin and production run."""
+    from godseye.control.plane import Plane
+
+    return Plane(platform, services)
+
+
+class LabSession:
+    def __init__(
+        self,
+        spec: LabSpec,
+        directory: Path,
+        plane_factory: PlaneFactory | None = production_plane,
+        mode: EdgeMode = "godseye",
+        webhook_url: str | None = None,
+        data_hook: DataHook | None = None,
+    ) -> None:
+        self.spec = spec
+        self.directory = directory
+        self.clock = LabClock()
+        self.lab = Lab(spec, directory, mode)
+        hc = spec.platform.edge.health_check
+        self.prober = Prober(lab_vantages(spec.clouds, spec.vantage_address), hc.timeout_s)
+        self.receiver = AlertReceiver("127.0.0.1", spec.sizing.alerts_port, directory / "alerts.jsonl")
+        self.webhook_url = webhook_url or self.receiver.url
+        self.chaos = Chaos(self.lab, self.clock, self.prober)
+        self._plane_factory = plane_factory
+        self._data_hook = data_hook
+        self._http: aiohttp.ClientSession | None = None
+        self.adapter: LiveAdapter | None = None
+        self.loop: LabLoop | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LabSession:
+        try:
+            await self.lab.start()
+            await self.receiver.start()
+            await self.prober.__aenter__()
+            self._http = aiohttp.ClientSession()
+            self.adapter = LiveAdapter(self.lab, self._http, self.webhook_url, data_hook=self._data_hook)
+            if self._plane_factory is not None:
+                plane = self._plane_factory(self.spec.platform, self.spec.services)
+                self.loop = LabLoop(plane, self.lab, self.prober, self.adapter, self.clock)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        try:
+            if self._loop_task is not None:
+                self._loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._loop_task
+            await self.prober.__aexit__(None, None, None)
+            if self._http is not None:
+                await self._http.close()
+            await self.receiver.stop()
+        finally:
+            self.lab.stop()
+
+    def start_loop(self, until_s: float, stop: asyncio.Event | None = None) -> asyncio.Task[None]:
+        """Run the control loop in the background until the clock reads `until_s`."""
+        assert self.loop is not None, "this session runs no control plane"
+        self._loop_task = asyncio.create_task(self.loop.run(until_s, stop))
+        return self._loop_task
+
+    def load(self, rps: dict[str, float] | None = None) -> LoadGenerator:
+        """A load generator through the edge; by default each service's lab rps."""
+        rates = rps if rps is not None else {p.name: p.rps for p in self.spec.services}
+        return LoadGenerator(self.lab.edge_url, rates, self.clock)
