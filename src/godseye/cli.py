@@ -81,7 +81,7 @@ def plan(
     from godseye.report.plan_json import plan_json, write_text_atomic
     from godseye.report.plan_tables import render_plan
 
-    result = build_plan(load_platform(spec))
+    result = build_plan(load_platform(spec), str(spec) if spec is not None else "<embedded reference platform>")
     if json_file is not None:
         try:
             write_text_atomic(json_file, plan_json(result))

@@ -94,6 +94,18 @@ def test_bad_input_one_line_exit_2(tmp_path: Path, case: str) -> None:
     assert not out.exists()
 
 
+def test_unplaceable_pod_exit_2(tmp_path: Path) -> None:
+    spec = three_clouds()
+    spec["clouds"]["c"]["node_vcpu"] = 4
+    spec["services"]["pos"]["pod_vcpu"] = 6
+    path = write(tmp_path, yaml_text(spec))
+    result = runner.invoke(app, ["plan", "--spec", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{path}: services.pos.pod_vcpu: must fit on a node of c, where it is placed (c has node_vcpu 4) (got 6)\n"
+    )
+
+
 def test_missing_file_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["plan", "--spec", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2

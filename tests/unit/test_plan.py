@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from plan_specs import Spec, load, three_clouds, with_tiers
 
 from godseye.plan.builder import build_plan
 from godseye.plan.model import Check, Plan, Survival
+from godseye.spec.errors import InputError
 from godseye.spec.models import Platform
 
 
@@ -286,3 +288,14 @@ def test_egress_grows_with_writes() -> None:
 
 def test_plan_is_deterministic(reference: Platform) -> None:
     assert build_plan(reference) == build_plan(reference)
+
+
+def test_pod_larger_than_the_nodes_of_its_cloud_is_bad_input() -> None:
+    spec = three_clouds()
+    spec["clouds"]["c"]["node_vcpu"] = 4
+    spec["services"]["pos"]["pod_vcpu"] = 6  # fits a's and b's 8-vCPU nodes, not c's
+    with pytest.raises(InputError) as info:
+        build_plan(load(spec), "spec.yaml")
+    assert str(info.value) == (
+        "spec.yaml: services.pos.pod_vcpu: must fit on a node of c, where it is placed (c has node_vcpu 4) (got 6)"
+    )

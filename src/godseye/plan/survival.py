@@ -107,11 +107,15 @@ def _reschedule(
     out: list[Deferral] = []
     for svc in sorted(deferred, key=lambda s: (-full_replicas(platform, s) * s.pod_vcpu, s.name)):
         replicas = full_replicas(platform, svc)
-        target = max(order, key=lambda c: (_headroom_vcpu(platform, c, after[c]), -order.index(c)))
+        hosts = [c for c in order if svc.pod_vcpu <= platform.clouds[c].node_vcpu]
+        deferral_s = table[svc.tier].deferral_s
+        if not hosts:
+            out.append(Deferral(svc.name, None, replicas, deferral_s))
+            continue
+        target = max(hosts, key=lambda c: (_headroom_vcpu(platform, c, after[c]), -order.index(c)))
         trial = {**pods[target]}
         trial[svc.pod_vcpu] = trial.get(svc.pod_vcpu, 0) + replicas
         nodes = pack_nodes(trial, platform.clouds[target].node_vcpu)
-        deferral_s = table[svc.tier].deferral_s
         if nodes > platform.clouds[target].max_nodes:
             out.append(Deferral(svc.name, None, replicas, deferral_s))
             continue
