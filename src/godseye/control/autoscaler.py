@@ -42,6 +42,8 @@ from godseye.spec.models import Platform, Service
 
 # Kubernetes HPA skips changes within 10% of the target (ANCHORS.md).
 TOLERANCE = 0.1
+# Passes over all services before a reconcile settles; two or three do in practice.
+MAX_PASSES = 8
 # Rounding slack for ceil/floor of float ratios (4000 / (100 x 0.8) must be 50, not 51).
 EPS = 1e-9
 
@@ -84,26 +86,43 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     p = view.platform
     windows = event_windows(p.events, view.epoch, view.event_history)
     loads = _fold_loads(view, memory)
-    pods: dict[Key, PodScale] = dict(memory.pods)
-    actions: list[Action] = []
-    scaled_down: set[str] = set()
     order = sorted(view.plans, key=lambda sp: (sp.tier, sp.name))
-    for plan in order:
-        svc = _service(view, plan, loads.get(plan.name))
-        live = [c for c in p.clouds if c not in view.clouds_down]
-        cells = {c: _cell(view, svc, c, pods, windows) for c in live}
-        for key, record, acts in _decide_service(view, svc, cells):
-            pods[key] = record
-            actions.extend(acts)
-            if record.replicas < cells[key[0]].current:
-                scaled_down.add(key[0])
+    services = [_service(view, plan, loads.get(plan.name)) for plan in order]
+    live = [c for c in p.clouds if c not in view.clouds_down]
+    pods: dict[Key, PodScale] = dict(memory.pods)
+    start: dict[Key, PodScale] = {}
+    scale_reason: dict[Key, str] = {}
+    burst_reason: dict[Key, str] = {}
+    # Services share each cloud's nodes: one scaling down frees room another may need. Passes run
+    # until nothing moves, so the result is a fixed point and a second call asks for nothing new.
+    for _ in range(MAX_PASSES):
+        moved = False
+        for svc in services:
+            cells = {c: _cell(view, svc, c, pods, windows) for c in live}
+            for out in _decide_service(view, svc, cells):
+                start.setdefault(out.key, cells[out.key[0]].prior)
+                before = pods.get(out.key)
+                moved |= before is None or (before.replicas, before.burst_pods) != (out.record.replicas, out.record.burst_pods)
+                pods[out.key] = out.record
+                if out.scale_reason:
+                    scale_reason[out.key] = out.scale_reason
+                if out.burst_reason:
+                    burst_reason[out.key] = out.burst_reason
+        if not moved:
+            break
+    actions: list[Action] = []
+    for key, first in start.items():
+        final = pods[key]
+        if final.replicas != first.replicas:
+            actions.append(ScaleService(key[0], key[1], final.replicas, scale_reason[key]))
+        actions.extend(_burst_conditions(key, first.burst_pods, final.burst_pods, burst_reason.get(key, "")))
+    scaled_down = {k[0] for k, first in start.items() if pods[k].replicas < first.replicas}
     nodes = dict(memory.nodes)
-    for cloud in p.clouds:
-        if cloud not in view.clouds_down:
-            ask = _node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down)
-            if ask is not None:
-                nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
-                actions.append(ask)
+    for cloud in live:
+        ask = _node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down)
+        if ask is not None:
+            nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
+            actions.append(ask)
     new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes)
     return Decision(new_memory, tuple(actions), _requeue_after_s(view, new_memory, windows))
 
@@ -260,7 +279,15 @@ def _want_up(view: AutoscalerView, svc: _Service, cell: _Cell) -> tuple[int, str
     return max(candidates, key=lambda c: c[0])
 
 
-def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]) -> list[tuple[Key, PodScale, list[Action]]]:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    key: Key
+    record: PodScale
+    scale_reason: str  # why the replicas changed in this pass ("" when they did not)
+    burst_reason: str  # why burst pods sit here ("" when none do)
+
+
+def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]) -> list[_Outcome]:
     """Scale-ups within each cloud's room, the burst of what does not fit, then scale-downs."""
     name = svc.plan.name
     wants = {c: _want_up(view, svc, cell) for c, cell in cells.items()}
@@ -270,24 +297,23 @@ def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]
     deficit = {c: max(0, max(cell.need, cell.hold) - ups[c]) for c, cell in cells.items()}
     sources = [c for c in cells if deficit[c] > 0 and ups[c] >= cells[c].fit]
     burst = _burst(cells, wants, sources, sum(deficit[c] for c in sources))
-    out: list[tuple[Key, PodScale, list[Action]]] = []
+    out: list[_Outcome] = []
     for c, cell in cells.items():
+        pods = burst.get(c, 0)
+        why_burst = _burst_reason(view, sources, pods, c, name) if pods > 0 else ""
         base = min(cell.fit, max(wants[c][0], cell.need))
         target, reason = ups[c], wants[c][1]
         if ups[c] < wants[c][0]:
             reason += f"; {c} holds {ups[c]} at max_nodes {view.platform.clouds[c].max_nodes}"
-        if burst.get(c, 0) > 0 and base + burst[c] > target:
-            target, reason = base + burst[c], _burst_reason(view, sources, burst[c], c, name)
-        acts: list[Action] = []
+        if pods > 0 and base + pods > target:
+            target, reason = base + pods, why_burst
         if target > cell.current:
             record = replace(cell.prior, replicas=target, last_up_s=view.now_s, stable_since_s=None, phase=_up_phase(svc, cell))
-            acts.append(ScaleService(c, name, target, reason))
         else:
-            record, acts = _consider_down(view, svc, cell, base + burst.get(c, 0))
-        acts.extend(_burst_conditions(view, sources, cell, burst.get(c, 0), name))
-        record = _with_capacity(view, svc, record, burst.get(c, 0))
-        if record.replicas > 0 or cell.known or acts:
-            out.append(((c, name), record, acts))
+            record, reason = _consider_down(view, svc, cell, base + pods)
+        record = _with_capacity(view, svc, record, pods)
+        if record.replicas > 0 or cell.known or reason:
+            out.append(_Outcome((c, name), record, reason, why_burst))
     return out
 
 
@@ -334,13 +360,13 @@ def _burst_reason(view: AutoscalerView, sources: list[str], pods: int, to: str, 
     return f"{full}: burst {pods} {service} pods to {to}"
 
 
-def _burst_conditions(view: AutoscalerView, sources: list[str], cell: _Cell, pods: int, service: str) -> list[Action]:
-    before = cell.prior.burst_pods
-    if pods > before:
-        return [Condition(f"{service}@{cell.cloud}", "burst", _burst_reason(view, sources, pods, cell.cloud, service))]
-    if pods == 0 and before > 0:
-        why = f"burst of {before} {service} pods to {cell.cloud} over: the loaded clouds have room again"
-        return [Condition(f"{service}@{cell.cloud}", "burst_ended", why)]
+def _burst_conditions(key: Key, before: int, after: int, reason: str) -> list[Action]:
+    cloud, service = key
+    if after > before:
+        return [Condition(f"{service}@{cloud}", "burst", reason)]
+    if after == 0 and before > 0:
+        why = f"burst of {before} {service} pods to {cloud} over: the loaded clouds have room again"
+        return [Condition(f"{service}@{cloud}", "burst_ended", why)]
     return []
 
 
@@ -363,20 +389,20 @@ def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
     )
 
 
-def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) -> tuple[PodScale, list[Action]]:
+def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) -> tuple[PodScale, str]:
     """Monitor -> stable? -> traffic back to baseline? -> gradual scale-down, never below what must stay."""
     a, now = view.platform.autoscaling, view.now_s
     prior = cell.prior
     if not _stable(svc, cell, a.target_utilization):
         overloaded = cell.need > cell.current or _latency_overload(svc, cell)
-        return replace(prior, stable_since_s=None, phase="reactive" if overloaded else "monitor"), []
+        return replace(prior, stable_since_s=None, phase="reactive" if overloaded else "monitor"), ""
     since = prior.stable_since_s if prior.stable_since_s is not None else now
     lower = min(cell.current, max(keep, cell.floor, cell.hold))
     if cell.current <= lower:
-        return replace(prior, stable_since_s=since, phase="prescale" if cell.hold > 0 else "normal"), []
+        return replace(prior, stable_since_s=since, phase="prescale" if cell.hold > 0 else "normal"), ""
     due = now >= since + a.stable_s and now >= prior.last_down_s + a.scale_down_interval_s
     if not (due and svc.cooling and cell.hold == 0):
-        return replace(prior, stable_since_s=since, phase="monitor"), []
+        return replace(prior, stable_since_s=since, phase="monitor"), ""
     target = max(lower, min(cell.current - 1, math.floor(cell.current * (1 - a.scale_down_step) + EPS)))
     s = cell.sample
     quality = f"p99 {s.p99_ms:.0f} ms under SLA {svc.spec.p99_sla_ms:.0f} ms" if s is not None else "no load on these pods"
@@ -385,7 +411,7 @@ def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) 
         f"({cell.current} -> {target} pods, never below {lower})"
     )
     record = replace(prior, replicas=target, stable_since_s=since, last_down_s=now, phase="scale_down")
-    return record, [ScaleService(cell.cloud, svc.plan.name, target, reason)]
+    return record, reason
 
 
 def _node_ask(
