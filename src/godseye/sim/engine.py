@@ -53,6 +53,9 @@ Progress = Callable[[float], None]
 class EngineConfig:
     # Samples every 15 s: the Kubernetes HPA loop (ANCHORS.md).
     sample_interval_s: float = 15.0
+    # Replication positions every 5 s: the replication watch declares a stall after 10 s without
+    # progress, so it must hear from every copy more often than that.
+    replication_interval_s: float = 5.0
     # Longest integration step, so traffic curves are followed closely enough.
     max_step_s: float = 60.0
     # Bound on loop turns, far above any 30-day run, so a plane that keeps waking at one instant ends.
@@ -117,7 +120,7 @@ class Engine:
     # -- the loop ------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> DrillResult:
         duration = self.scenario.duration_s
-        t, probe_next, sample_next, wake = 0.0, self.probe_phase_s, 0.0, 0.0
+        t, probe_next, sample_next, wake, repl_next = 0.0, self.probe_phase_s, 0.0, 0.0, 0.0
         bends = deque(self.traffic.change_points())
         shown = -1.0
         for _ in range(self.config.max_turns):
@@ -131,6 +134,12 @@ class Engine:
             if t >= sample_next - 1e-9:
                 self._sample(t)
                 sample_next = t + self.config.sample_interval_s
+            if t >= repl_next - 1e-9:
+                for obs in sensors.replication(t, self.data, self.faults):
+                    self.plane.observe(obs)
+                    self.events += 1
+                told = True
+                repl_next = t + self.config.replication_interval_s
             while self.outbox and self.outbox[0][0] <= t + 1e-9:
                 self.plane.observe(self.outbox.popleft()[1])
                 self.events += 1
@@ -145,7 +154,7 @@ class Engine:
                 break
             while bends and bends[0] <= t:
                 bends.popleft()
-            nxt = [duration, sample_next, wake, t + self.config.max_step_s]
+            nxt = [duration, sample_next, repl_next, wake, t + self.config.max_step_s]
             if self._probing():
                 nxt.append(probe_next)
             if self.changes:
@@ -263,7 +272,7 @@ class Engine:
             for obs in sensors.samples(t, self.world, placed, self._sums, span, self.world.up):
                 self.outbox.append((t + lag, obs))
             self.rec.sample(t, self._sums, self.world)
-        for obs in sensors.node_pools(t, self.world) + sensors.replication(t, self.data, self.faults):
+        for obs in sensors.node_pools(t, self.world):
             self.plane.observe(obs)
             self.events += 1
         for arr in self._sums.values():

@@ -7,6 +7,7 @@ The twin is written against this protocol so that any plane with the same three 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from godseye.control.decision import Emitted
@@ -26,11 +27,12 @@ class PlanePort(Protocol):
 PlaneFactory = Callable[[Platform, list[ServicePlan]], PlanePort]
 
 
-def real_plane_factory() -> PlaneFactory:
-    """The production controllers; imported late so the twin's models load without them."""
+def real_plane_factory(epoch: datetime | None) -> PlaneFactory:
+    """The production controllers. `epoch` is the calendar instant of the run's t = 0, which lets
+    the autoscaler find the spec's known events; None when the run is not placed on the calendar."""
     from godseye.control.plane import Plane
 
     def build(platform: Platform, services: list[ServicePlan]) -> PlanePort:
-        return Plane(platform, services)
+        return Plane(platform, services, epoch=epoch)
 
     return build

@@ -25,6 +25,7 @@ from godseye.control.observations import (
 )
 from godseye.sim.data_model import DataModel
 from godseye.sim.faults import FaultState
+from godseye.sim.service_model import RATED_UTILIZATION, SATURATED_U
 from godseye.sim.world import World
 
 BoolArray = npt.NDArray[np.bool_]
@@ -82,8 +83,9 @@ def samples(t: float, world: World, placed: BoolArray, sums: dict[str, FloatArra
         busy = float(sums["busy"][s, j]) / span
         ready = int(world.pods_ready[s, j]) if cloud_up[j] else 0
         p99 = min(float(sums["p99"][s, j]) / span, CLIENT_TIMEOUT_MS)
-        util = min(busy, 1.0)
-        queue = ready * util / max(1e-9, 1.0 - min(util, 0.999))  # M/M/1 mean number in system per pod
+        util = busy
+        u = min(busy * RATED_UTILIZATION, SATURATED_U)
+        queue = ready * u / (1.0 - u)  # M/M/1 mean number in system, per pod, summed
         out.append(ServiceSample(t, world.clouds[j], world.services[s], offered, served, offered - served, p99, util,
                                  queue, ready))
     for s, sname in enumerate(world.services):

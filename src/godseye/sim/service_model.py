@@ -50,7 +50,7 @@ class Served:
     served: FloatArray
     failed: FloatArray
     p99_ms: FloatArray
-    utilization: FloatArray
+    utilization: FloatArray  # CPU relative to pod_rps (1.0 = pod_rps), at most 1 / RATED_UTILIZATION
     in_sla: FloatArray  # served requests whose endpoint p99 is within the service's SLA
 
 
@@ -66,4 +66,6 @@ def evaluate(params: ServiceParams, offered: FloatArray, ready: FloatArray, aliv
     # A dead endpoint has no latency of its own; report the SLA breach the client sees (a timeout).
     p99 = np.where(ok, p99, np.inf)
     in_sla = np.where(p99 <= params.p99_sla_ms + 1e-9, served, 0.0)
-    return Served(offered, served, failed, p99, np.where(ok, np.minimum(u, 1.0), 0.0), in_sla)
+    # CPU as an HPA sees it: 100% is a pod serving pod_rps; it cannot go past saturation.
+    cpu = np.where(ok, np.minimum(u, 1.0) / RATED_UTILIZATION, 0.0)
+    return Served(offered, served, failed, p99, cpu, in_sla)
