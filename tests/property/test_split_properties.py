@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from godseye.plan.builder import build_plan
 from godseye.plan.placement import place_services
 from godseye.policy.split import redistribute, whole_percents
+from godseye.report.plan_json import plan_json
 from godseye.spec.models import Platform
 
 CLOUDS = ("a", "b", "c", "d")
@@ -76,3 +79,17 @@ def test_plan_replicas_never_below_min(platform: Platform) -> None:
         active_replicas = sum(p.replicas for p in plan.placement.values() if p.role == "active")
         assert active_replicas >= svc.min_replicas
         assert sum(plan.weights.values()) == 100
+
+
+@settings(max_examples=60, deadline=None)
+@given(platforms())
+def test_plan_of_any_platform_is_complete_and_survival_weights_are_whole(platform: Platform) -> None:
+    plan = build_plan(platform)
+    json.loads(plan_json(plan))
+    assert [s.failed_cloud for s in plan.survives] == list(platform.clouds)
+    for s in plan.survives:
+        for weights in s.weights.values():
+            assert sum(weights.values()) == 100 and weights[s.failed_cloud] == 0
+        if not s.ok:
+            assert "overflows" in s.detail or "no surviving cloud" in s.detail
+    assert plan.ok == (plan.failures() == [])
