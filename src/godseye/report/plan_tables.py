@@ -104,8 +104,13 @@ def verdict(plan: Plan) -> Text:
             f"{len(plan.principles)} principles all hold",
             style="bold green",
         )
-    failed = plan.failures()
-    return Text(f"PLAN FAILS ({len(failed)}): " + " | ".join(failed), style="bold red")
+    # Names only: the tables above and the `failed:` lines on stderr carry the details.
+    failed = (
+        [c.name for c in plan.fits if not c.ok]
+        + [f"N-1 without {s.failed_cloud}" for s in plan.survives if not s.ok]
+        + [p.name for p in plan.principles if not p.ok]
+    )
+    return Text(f"PLAN FAILS ({len(failed)}): " + ", ".join(failed), style="bold red")
 
 
 def render_plan(plan: Plan, console: Console) -> None:
