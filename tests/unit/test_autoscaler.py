@@ -49,6 +49,8 @@ def view(
     pools: Iterable[NodePoolStatus] = (),
     p99: float = 100.0,
     cpu: float = 0.6,
+    mem: float | None = None,
+    queue: float = 0.0,
     history: Mapping[str, tuple[float, ...]] | None = None,
 ) -> AutoscalerView:
     plans = place_services(p)
@@ -58,7 +60,7 @@ def view(
         ready = memory.replicas(c, "pos")
         ready = plans[0].placement[c].replicas if ready is None else ready
         offered = total * w[c] / 100
-        samples.append(ServiceSample(now, c, "pos", offered, offered, 0.0, p99, cpu, 0.0, ready))
+        samples.append(ServiceSample(now, c, "pos", offered, offered, 0.0, p99, cpu, queue, ready, mem))
     return AutoscalerView.build(p, plans, samples, pools, {"pos": w}, down, now, EPOCH, event_history=history)
 
 
@@ -292,3 +294,37 @@ def test_actions_carry_reasons() -> None:
     kinds = {type(a) for a in d.actions}
     assert kinds == {ScaleService, ScaleNodePool}
     assert all(a.reason for a in d.actions if isinstance(a, ScaleService | ScaleNodePool))
+
+
+def test_memory_pressure_asks_the_hpa_for_pods() -> None:
+    p = platform()
+    memory = warm(p, 600, 3600)
+    d = reconcile(view(p, 3660, 600, memory, mem=0.98), memory)
+    # 30 pods at 98% memory against a 70% target: ceil(30 x 0.98 / 0.7) = 42.
+    assert scales(d)["aws"] == 42
+    assert "memory 98% on 30 pods over target 70%: HPA asks 42 pods" in reasons(d)[0]
+
+
+def test_p99_over_sla_with_a_queue_steps_up_once_per_metrics_interval() -> None:
+    p = platform()
+    memory = warm(p, 600, 3600)
+    # 204 rps served at aws, SLA 250 ms: a queue above 51 requests does not drain within the SLA.
+    d = reconcile(view(p, 3660, 600, memory, p99=900, queue=120), memory)
+    assert scales(d)["aws"] == 45
+    assert "p99 900 ms over SLA 250 ms with 120 queued: +50% pods (30 -> 45)" in reasons(d)[0]
+    # A slow p99 without a queue is not a capacity problem: no step, but no scale-down either.
+    assert reconcile(view(p, 3660, 600, memory, p99=900, queue=10), memory).actions == ()
+
+
+def test_scale_down_releases_nodes_but_keeps_the_spec_nodes() -> None:
+    p = platform()
+    memory = warm(p, 600, 3600)
+    d = reconcile(view(p, 3660, 1500, memory), memory)  # +50%: 6 nodes asked per cloud
+    memory = d.memory
+    released = []
+    for t in range(3720, 3720 + 4 * 3600, 60):
+        step = reconcile(view(p, t, 300, memory), memory)
+        released += [(a.cloud, a.nodes) for a in step.actions if isinstance(a, ScaleNodePool)]
+        memory = step.memory
+    # Back at the floor of 22 pods, 3 nodes would do; the spec's 4 nodes stay.
+    assert ("aws", 4) in released and all(n >= 4 for _, n in released)

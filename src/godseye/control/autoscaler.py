@@ -175,12 +175,13 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
         f"expected {expected:.0f} rps ({weight}% of {svc.total_rps or 0:.0f}) needs {need} pods "
         f"at {a.target_utilization:.0%} utilisation"
     )
-    if sample is not None and sample.ready_replicas > 0 and sample.cpu_utilization > a.target_utilization * (1 + TOLERANCE):
-        by_cpu = math.ceil(sample.ready_replicas * sample.cpu_utilization / a.target_utilization - EPS)
-        if by_cpu > need:
-            need = by_cpu
+    if sample is not None and sample.ready_replicas > 0:
+        resource, used = _hottest(sample)
+        by_use = math.ceil(sample.ready_replicas * used / a.target_utilization - EPS)
+        if used > a.target_utilization * (1 + TOLERANCE) and by_use > need:
+            need = by_use
             need_reason = (
-                f"cpu {sample.cpu_utilization:.0%} on {sample.ready_replicas} pods over target "
+                f"{resource} {used:.0%} on {sample.ready_replicas} pods over target "
                 f"{a.target_utilization:.0%}: HPA asks {need} pods"
             )
     floor = _floor(view, svc.plan, cloud)
@@ -211,6 +212,13 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
         size,
         known,
     )
+
+
+def _hottest(s: ServiceSample) -> tuple[str, float]:
+    """The busier of cpu and memory: HPA with both metrics scales to the larger of the two asks."""
+    if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization:
+        return "memory", s.memory_utilization
+    return "cpu", s.cpu_utilization
 
 
 def _floor(view: AutoscalerView, plan: ServicePlan, cloud: str) -> int:
@@ -384,7 +392,7 @@ def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
     return (
         s.p99_ms <= svc.spec.p99_sla_ms
         and s.error_rate <= svc.spec.error_rate_sla
-        and s.cpu_utilization <= target_utilization * (1 + TOLERANCE)
+        and _hottest(s)[1] <= target_utilization * (1 + TOLERANCE)
         and s.queue_depth <= _drain_bound(svc, s)
     )
 

@@ -34,6 +34,9 @@ class ServiceSample:
     cpu_utilization: float
     queue_depth: float
     ready_replicas: int
+    # Memory in use over memory requested by the ready pods, where the driver measures it (the seed's
+    # Monitor box watches it next to CPU); None when it does not.
+    memory_utilization: float | None = None
 
     @property
     def error_rate(self) -> float:
