@@ -1,0 +1,185 @@
+"""Steering: rotation with hold-down, weights by the spec's split, fail open, canary fractions, drift."""
+
+from __future__ import annotations
+
+from control_world import with_edge, with_service
+
+from godseye.control.actions import Condition, RaiseDrift, SetWeights
+from godseye.control.observations import ServedSplit
+from godseye.control.steering import (
+    RotationMemory,
+    RotationView,
+    SteeringMemory,
+    SteeringView,
+    reconcile,
+    rotate,
+    weights_for,
+)
+from godseye.plan.model import ServicePlan
+from godseye.plan.placement import place_services
+from godseye.spec.models import Platform
+
+CLOUDS = ("aws", "gcp", "azure")
+
+
+def plan_of(platform: Platform, name: str) -> ServicePlan:
+    return next(p for p in place_services(platform) if p.name == name)
+
+
+def weights(platform: Platform, service: str, out: set[str] = frozenset(), unhealthy: set[tuple[str, str]] = frozenset(),
+            canary: dict[str, float] | None = None, moved: dict[str, str] | None = None) -> tuple[dict[str, int], str]:
+    return weights_for(platform, plan_of(platform, service), frozenset(out), frozenset(unhealthy), canary or {}, moved or {})
+
+
+# -- weights -----------------------------------------------------------------------------------
+
+
+def test_normal_weights_are_the_plans(reference: Platform) -> None:
+    assert weights(reference, "pos") == ({"aws": 34, "gcp": 33, "azure": 33}, "normal")
+
+
+def test_aws_out_splits_60_40_from_the_spec(reference: Platform) -> None:
+    w, rule = weights(reference, "pos", {"aws"})
+    assert w == {"aws": 0, "gcp": 60, "azure": 40} and "failover_split" in rule
+
+
+def test_changed_split_in_the_spec_moves_the_weights(reference: Platform) -> None:
+    spec = with_edge(reference, failover_split={"aws": {"gcp": 75, "azure": 25}})
+    assert weights(spec, "pos", {"aws"})[0] == {"aws": 0, "gcp": 75, "azure": 25}
+
+
+def test_without_a_split_the_share_follows_surviving_capacity(reference: Platform) -> None:
+    spec = with_edge(reference, failover_split={})
+    clouds = dict(spec.clouds)
+    clouds["gcp"] = clouds["gcp"].model_copy(update={"max_nodes": clouds["azure"].max_nodes * 3})
+    spec = spec.model_copy(update={"clouds": clouds})
+    w, rule = weights(spec, "pos", {"aws"})
+    assert w["aws"] == 0 and w["gcp"] > w["azure"] and sum(w.values()) == 100
+    assert "capacity" in rule
+    # gcp failing has no split in the reference spec: capacity decides there too.
+    w, rule = weights(reference, "pos", {"gcp"})
+    assert w["gcp"] == 0 and "capacity" in rule
+
+
+def test_tier2_fails_over_to_its_warm_standby(reference: Platform) -> None:
+    plan = plan_of(reference, "search")
+    (active,), (standby,) = plan.active_clouds, plan.standby_clouds
+    w, rule = weights(reference, "search", {active})
+    assert w[standby] == 100 and "warm standby" in rule
+
+
+def test_unhealthy_endpoint_leaves_only_its_service(reference: Platform) -> None:
+    w, _ = weights(reference, "pos", unhealthy={("gcp", "pos")})
+    assert w["gcp"] == 0 and sum(w.values()) == 100
+    assert weights(reference, "cart", unhealthy={("gcp", "pos")})[0] == {"aws": 34, "gcp": 33, "azure": 33}
+
+
+def test_fail_open_when_no_healthy_cloud_is_left(reference: Platform) -> None:
+    w, rule = weights(reference, "pos", set(CLOUDS))
+    assert w == {"aws": 34, "gcp": 33, "azure": 33} and rule.startswith("fail open")
+    batch = plan_of(reference, "batch-jobs")
+    (home,) = batch.active_clouds
+    w, rule = weights(reference, "batch-jobs", {home})
+    assert w[home] == 100 and rule.startswith("fail open")
+
+
+def test_moved_service_goes_where_failover_put_it(reference: Platform) -> None:
+    batch = plan_of(reference, "batch-jobs")
+    (home,) = batch.active_clouds
+    target = next(c for c in CLOUDS if c != home)
+    w, _ = weights(reference, "batch-jobs", {home}, moved={"batch-jobs": target})
+    assert w[target] == 100
+
+
+def test_returning_cloud_carries_its_canary_fraction(reference: Platform) -> None:
+    got = [weights(reference, "pos", canary={"aws": f})[0] for f in (0.0, 0.05, 0.25, 0.5, 1.0)]
+    assert [w["aws"] for w in got] == [0, 2, 8, 17, 34]
+    assert got[1] == {"aws": 2, "gcp": 59, "azure": 39}  # the rest keeps the failover split
+    assert got[-1] == {"aws": 34, "gcp": 33, "azure": 33}
+
+
+def test_set_weights_only_when_they_change(reference: Platform) -> None:
+    plans = tuple(place_services(reference))
+
+    def view(t: float, out: frozenset[str]) -> SteeringView:
+        return SteeringView(t, reference, plans, out, frozenset(), {}, {}, ())
+
+    first = reconcile(view(0, frozenset()), SteeringMemory())
+    assert len([a for a in first.actions if isinstance(a, SetWeights)]) == len(plans)
+    again = reconcile(view(3, frozenset()), first.memory)
+    assert again.actions == ()
+    failed = reconcile(view(6, frozenset({"aws"})), again.memory)
+    changed = {a.service for a in failed.actions if isinstance(a, SetWeights)}
+    assert changed == {p.name for p in plans if p.weights.get("aws", 0) > 0}
+
+
+# -- rotation and hold-down ---------------------------------------------------------------------
+
+
+def rot(t: float, down: set[str], edge_down: set[str], mem: RotationMemory, hold_down_s: float = 300.0):  # type: ignore[no-untyped-def]
+    return rotate(RotationView(t, CLOUDS, hold_down_s, frozenset(down), frozenset(edge_down)), mem)
+
+
+def test_second_cloud_down_only_by_others_is_held_for_hold_down() -> None:
+    d = rot(10, {"aws"}, {"aws"}, RotationMemory())
+    assert d.memory.out == {"aws"}
+    d = rot(40, {"aws", "gcp"}, {"aws"}, d.memory)
+    assert d.memory.out == {"aws"} and d.memory.held == {"gcp"}
+    held = [a for a in d.actions if isinstance(a, Condition) and a.event == "rotation-held"]
+    assert held and "hold_down_s 300" in held[0].reason
+    assert d.requeue_after_s == 270
+    assert rot(41, {"aws", "gcp"}, {"aws"}, d.memory).actions == ()  # level-triggered while held
+    d = rot(310, {"aws", "gcp"}, {"aws"}, d.memory)
+    assert d.memory.out == {"aws", "gcp"}
+
+
+def test_own_probes_take_a_second_cloud_out_at_once() -> None:
+    d = rot(10, {"aws"}, {"aws"}, RotationMemory())
+    d = rot(40, {"aws", "gcp"}, {"aws", "gcp"}, d.memory)
+    assert d.memory.out == {"aws", "gcp"}
+
+
+def test_shorter_hold_down_releases_sooner() -> None:
+    d = rot(10, {"aws"}, {"aws"}, RotationMemory(), hold_down_s=20)
+    d = rot(40, {"aws", "gcp"}, {"aws"}, d.memory, hold_down_s=20)
+    assert d.memory.out == {"aws", "gcp"}
+
+
+def test_returning_cloud_leaves_the_out_set() -> None:
+    d = rot(10, {"aws"}, {"aws"}, RotationMemory())
+    d = rot(900, set(), set(), d.memory)
+    assert d.memory.out == frozenset()
+    assert [a.event for a in d.actions if isinstance(a, Condition)] == ["rotation-return"]
+
+
+# -- drift -----------------------------------------------------------------------------------
+
+
+def test_drift_raised_once_after_propagation(reference: Platform) -> None:
+    spec = with_service(reference, "pos", rps=1000)
+    plans = tuple(p for p in place_services(spec) if p.name == "pos")
+    grace = spec.edge.propagation_s
+
+    def view(t: float, served: tuple[ServedSplit, ...]) -> SteeringView:
+        return SteeringView(t, spec, plans, frozenset({"aws"}), frozenset(), {}, {}, served)
+
+    d = reconcile(view(0, ()), SteeringMemory())
+    stale = ServedSplit(1, "pos", {"aws": 0.34, "gcp": 0.33, "azure": 0.33})  # before the change reached clients
+    d = reconcile(view(1, (stale,)), d.memory)
+    assert not [a for a in d.actions if isinstance(a, RaiseDrift)] and d.requeue_after_s == grace - 1
+    off = ServedSplit(grace + 1, "pos", {"aws": 0.0, "gcp": 0.45, "azure": 0.55})
+    d = reconcile(view(grace + 1, (off,)), d.memory)
+    drift = [a for a in d.actions if isinstance(a, RaiseDrift)]
+    assert len(drift) == 1 and "off by 15.0 points" in drift[0].reason and drift[0].asked == {"aws": 0, "gcp": 60, "azure": 40}
+    assert reconcile(view(grace + 2, (off,)), d.memory).actions == ()
+    close = ServedSplit(grace + 3, "pos", {"aws": 0.0, "gcp": 0.55, "azure": 0.45})
+    assert reconcile(view(grace + 3, (close,)), d.memory).actions == ()
+
+
+def test_wider_tolerance_accepts_the_same_drift(reference: Platform) -> None:
+    spec = with_edge(reference, drift_tolerance_pct=20.0)
+    plans = tuple(p for p in place_services(spec) if p.name == "pos")
+    d = reconcile(SteeringView(0, spec, plans, frozenset({"aws"}), frozenset(), {}, {}, ()), SteeringMemory())
+    off = ServedSplit(10, "pos", {"aws": 0.0, "gcp": 0.45, "azure": 0.55})
+    d = reconcile(SteeringView(10, spec, plans, frozenset({"aws"}), frozenset(), {}, {}, (off,)), d.memory)
+    assert not [a for a in d.actions if isinstance(a, RaiseDrift)]
