@@ -31,8 +31,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from godseye.control.actions import Action, Condition, ScaleNodePool, ScaleService
+from godseye.control.actions import Action, ScaleService
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, NodeAsk, Phase, PodScale
+from godseye.control.cloud_capacity import (
+    burst_conditions,
+    burst_reason,
+    fit_replicas,
+    floor_replicas,
+    node_ask,
+    spread_burst,
+)
 from godseye.control.decision import Decision
 from godseye.control.events_calendar import EventWindow, describe_start, event_windows, holding, next_boundary_s
 from godseye.control.load_window import LoadWindow
@@ -115,11 +123,11 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
         final = pods[key]
         if final.replicas != first.replicas:
             actions.append(ScaleService(key[0], key[1], final.replicas, scale_reason[key]))
-        actions.extend(_burst_conditions(key, first.burst_pods, final.burst_pods, burst_reason.get(key, "")))
+        actions.extend(burst_conditions(key, first.burst_pods, final.burst_pods, burst_reason.get(key, "")))
     scaled_down = {k[0] for k, first in start.items() if pods[k].replicas < first.replicas}
     nodes = dict(memory.nodes)
     for cloud in live:
-        ask = _node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down)
+        ask = node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down)
         if ask is not None:
             nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
             actions.append(ask)
@@ -184,7 +192,7 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
                 f"{resource} {used:.0%} on {sample.ready_replicas} pods over target "
                 f"{a.target_utilization:.0%}: HPA asks {need} pods"
             )
-    floor = _floor(view, svc.plan, cloud)
+    floor = floor_replicas(view, svc.plan, cloud)
     size = p.clouds[cloud].max_nodes * p.clouds[cloud].node_vcpu
     hold, hold_reason = 0, ""
     event = holding(windows, view.now_s, _lead_s(p, cloud))
@@ -208,7 +216,7 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
         floor,
         hold,
         hold_reason,
-        _fit(view, cloud, name, pods),
+        fit_replicas(view, cloud, name, pods),
         size,
         known,
     )
@@ -219,29 +227,6 @@ def _hottest(s: ServiceSample) -> tuple[str, float]:
     if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization:
         return "memory", s.memory_utilization
     return "cpu", s.cpu_utilization
-
-
-def _floor(view: AutoscalerView, plan: ServicePlan, cloud: str) -> int:
-    """Baseline (the plan's replicas here) + floor_buffer: the fewest pods the autoscaler leaves."""
-    placed = plan.placement.get(cloud)
-    baseline = placed.replicas if placed is not None else 0
-    return math.ceil(baseline * (1 + view.platform.autoscaling.floor_buffer) - EPS)
-
-
-def _fit(view: AutoscalerView, cloud: str, service: str, pods: dict[Key, PodScale]) -> int:
-    """Most replicas of `service` the cloud holds at max_nodes, next to the other services' pods.
-
-    Every other service counts at least at its floor, so one service's growth never eats another's floor.
-    """
-    c = view.platform.clouds[cloud]
-    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
-    others = 0.0
-    for plan in view.plans:
-        if plan.name != service:
-            record = pods.get((cloud, plan.name))
-            held = max(record.replicas if record is not None else 0, _floor(view, plan, cloud))
-            others += held * plan.pod_vcpu
-    return max(0, math.floor((c.max_nodes * c.node_vcpu - others) / vcpu[service] + EPS))
 
 
 def _step_due(view: AutoscalerView, cell: _Cell) -> bool:
@@ -304,11 +289,14 @@ def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]
     # overshoot: the burst is then a function of the inputs and a second call leaves it alone.
     deficit = {c: max(0, max(cell.need, cell.hold) - ups[c]) for c, cell in cells.items()}
     sources = [c for c in cells if deficit[c] > 0 and ups[c] >= cells[c].fit]
-    burst = _burst(cells, wants, sources, sum(deficit[c] for c in sources))
+    room = {c: cell.fit - min(cell.fit, max(wants[c][0], cell.need)) for c, cell in cells.items() if c not in sources}
+    placed = {c: cell.prior.burst_pods for c, cell in cells.items()}
+    size = {c: cell.size_vcpu for c, cell in cells.items()}
+    burst = spread_burst(room, placed, size, sum(deficit[c] for c in sources))
     out: list[_Outcome] = []
     for c, cell in cells.items():
         pods = burst.get(c, 0)
-        why_burst = _burst_reason(view, sources, pods, c, name) if pods > 0 else ""
+        why_burst = burst_reason(view, sources, pods, c, name) if pods > 0 else ""
         base = min(cell.fit, max(wants[c][0], cell.need))
         target, reason = ups[c], wants[c][1]
         if ups[c] < wants[c][0]:
@@ -329,53 +317,6 @@ def _up_phase(svc: _Service, cell: _Cell) -> Phase:
     if cell.hold > 0:
         return "prescale"
     return "reactive"
-
-
-def _burst(cells: dict[str, _Cell], wants: dict[str, tuple[int, str]], sources: list[str], deficit: int) -> dict[str, int]:
-    """Spread pods that do not fit their cloud over the other live clouds with room.
-
-    Burst pods already placed stay where they are (moving them would churn pods and make the result
-    depend on the order of calls); the rest goes by each cloud's size, max_nodes x node_vcpu.
-    """
-    if deficit <= 0:
-        return {}
-    room = {c: cell.fit - min(cell.fit, max(wants[c][0], cell.need)) for c, cell in cells.items() if c not in sources}
-    out: dict[str, int] = {}
-    left = deficit
-    for c in room:
-        kept = min(cells[c].prior.burst_pods, room[c], left)
-        if kept > 0:
-            out[c] = kept
-            left -= kept
-    open_room = {c: room[c] - out.get(c, 0) for c in room if room[c] > out.get(c, 0)}
-    size = {c: cells[c].size_vcpu for c in open_room}
-    # Bounded: each pass places at least one pod or drops a full cloud.
-    for _ in range(deficit + len(open_room)):
-        if left <= 0 or not open_room:
-            break
-        total, to_place = sum(size[c] for c in open_room), left
-        for c in sorted(open_room, key=lambda k: (-size[k], list(cells).index(k))):
-            share = min(open_room[c], left, math.ceil(to_place * size[c] / total - EPS))
-            out[c] = out.get(c, 0) + share
-            open_room[c] -= share
-            left -= share
-        open_room = {c: r for c, r in open_room.items() if r > 0}
-    return out
-
-
-def _burst_reason(view: AutoscalerView, sources: list[str], pods: int, to: str, service: str) -> str:
-    full = ", ".join(f"{c} at max_nodes {view.platform.clouds[c].max_nodes}" for c in sources)
-    return f"{full}: burst {pods} {service} pods to {to}"
-
-
-def _burst_conditions(key: Key, before: int, after: int, reason: str) -> list[Action]:
-    cloud, service = key
-    if after > before:
-        return [Condition(f"{service}@{cloud}", "burst", reason)]
-    if after == 0 and before > 0:
-        why = f"burst of {before} {service} pods to {cloud} over: the loaded clouds have room again"
-        return [Condition(f"{service}@{cloud}", "burst_ended", why)]
-    return []
 
 
 def _with_capacity(view: AutoscalerView, svc: _Service, record: PodScale, burst: int) -> PodScale:
@@ -420,32 +361,6 @@ def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) 
     )
     record = replace(prior, replicas=target, stable_since_s=since, last_down_s=now, phase="scale_down")
     return record, reason
-
-
-def _node_ask(
-    view: AutoscalerView, cloud: str, pods: dict[Key, PodScale], asked: NodeAsk | None, shrink: bool
-) -> ScaleNodePool | None:
-    """Nodes for the pods asked for: more when they do not fit, fewer when pods were scaled down."""
-    c = view.platform.clouds[cloud]
-    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
-    need_vcpu = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud)
-    needed = min(c.max_nodes, math.ceil(need_vcpu / c.node_vcpu - EPS))
-    status = view.pools.get(cloud)
-    ready = status.nodes_ready if status is not None else c.nodes
-    requested = status.nodes_requested if status is not None else c.nodes
-    known = max(asked.nodes if asked is not None else 0, requested, ready)
-    if needed > known:
-        booting = max(0, known - ready)
-        reason = (
-            f"{need_vcpu:.0f} vCPU of pods do not fit {ready} ready + {booting} booting nodes: "
-            f"+{needed - known} nodes ({needed} of max {c.max_nodes}, ready in {c.node_boot_s:.0f} s)"
-        )
-        return ScaleNodePool(cloud, needed, reason)
-    current = asked.nodes if asked is not None else requested
-    keep = max(needed, c.nodes)
-    if shrink and current > keep:
-        return ScaleNodePool(cloud, keep, f"pods scaled down to {need_vcpu:.0f} vCPU: release nodes {current} -> {keep}")
-    return None
 
 
 def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]) -> float | None:
