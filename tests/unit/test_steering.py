@@ -5,6 +5,7 @@ from __future__ import annotations
 from control_world import with_edge, with_service
 
 from godseye.control.actions import Condition, RaiseDrift, SetWeights
+from godseye.control.decision import Decision
 from godseye.control.observations import ServedSplit
 from godseye.control.steering import (
     RotationMemory,
@@ -116,7 +117,9 @@ def test_set_weights_only_when_they_change(reference: Platform) -> None:
 # -- rotation and hold-down ---------------------------------------------------------------------
 
 
-def rot(t: float, down: set[str], edge_down: set[str], mem: RotationMemory, hold_down_s: float = 300.0):  # type: ignore[no-untyped-def]
+def rot(
+    t: float, down: set[str], edge_down: set[str], mem: RotationMemory, hold_down_s: float = 300.0
+) -> Decision[RotationMemory]:
     return rotate(RotationView(t, CLOUDS, hold_down_s, frozenset(down), frozenset(edge_down)), mem)
 
 
