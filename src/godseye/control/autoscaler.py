@@ -329,7 +329,8 @@ def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
         return False
     s = cell.sample
     if s is None:
-        return True
+        # No fresh sample: stable only where steering sends nothing, so there is nothing to measure.
+        return cell.weight == 0
     return (
         s.p99_ms <= svc.spec.p99_sla_ms
         and s.error_rate <= svc.spec.error_rate_sla
