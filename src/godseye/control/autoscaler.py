@@ -4,7 +4,7 @@ Rules, per service and cloud (the flowchart's boxes; docs/autoscaling.md walks t
 
 1. Expected load = the service's total offered rps x the cloud's current steering weight, so a
    failover weight change scales the survivors at once. Need = ceil(expected / (pod_rps x
-   target_utilization)), or HPA's ceil(ready x cpu / target) when pods run hotter than the spec says.
+   target_utilization)), or HPA's ceil(ready x util / target) when cpu or memory runs hotter than that.
 2. Spike = total offered rps > spike_factor x its rolling average over rolling_window_s.
 3. Known event (the spec's calendar): from max(prescale_lead_s, node_boot_s + pod_start_s) before its
    start until its end, hold at least the replicas for the predicted peak + prescale_buffer.
@@ -16,14 +16,15 @@ Rules, per service and cloud (the flowchart's boxes; docs/autoscaling.md walks t
    nodes already asked for are counted, so nothing is asked twice.
 6. A cloud at max_nodes keeps what fits and bursts the rest to the other live clouds with room
    (ScaleService there + a Condition); memory exposes the burst capacity for steering.
-7. Stable (p99 and errors under SLA, cpu within tolerance of target, queue drains within the SLA, no
-   overload) for stable_s, with the load no longer above its rolling average and no event holding:
+7. Stable (p99 and errors under SLA, cpu and memory within tolerance of target, queue drains within
+   the SLA, no overload) for stable_s, with the load no longer above its rolling average and no event holding:
    -scale_down_step every scale_down_interval_s, never below the need, the burst it carries, or the
    floor = ceil(plan replicas x (1 + floor_buffer)).
 8. Never above what max_nodes x node_vcpu leaves for the service after the other services' pods.
 
 Level-triggered: with nothing changed a second call asks for nothing. Services are handled tier
-first, then by name, so tier 1 gets a full cloud's last vCPUs.
+first, then by name, so tier 1 gets a full cloud's last vCPUs; every service keeps its floor, and
+passes repeat until nothing moves (services share nodes), so one call settles.
 """
 
 from __future__ import annotations
