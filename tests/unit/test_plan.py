@@ -299,3 +299,18 @@ def test_pod_larger_than_the_nodes_of_its_cloud_is_bad_input() -> None:
     assert str(info.value) == (
         "spec.yaml: services.pos.pod_vcpu: must fit on a node of c, where it is placed (c has node_vcpu 4) (got 6)"
     )
+
+
+def test_single_cloud_tier_without_deferral_moves_at_once_and_counts() -> None:
+    spec = three_clouds(nodes=1, max_nodes=2, node_vcpu=10)
+    spec["tiers"] = {1: {"clouds": 1, "mode": "single", "rto_s": 30, "rpo_s": 0, "cost_multiplier": 1.0}}
+    plan = plan_of(spec)
+    home = plan.service("pos").active_clouds[0]  # 30 pods need 3 nodes: no survivor has room
+    lost = survival(plan, home)
+    assert lost.deferred == []
+    assert not lost.ok and "overflows" not in lost.detail and "no surviving cloud carries pos" in lost.detail
+    spec["clouds"]["b"]["max_nodes"] = 3
+    spec["clouds"]["c"]["max_nodes"] = 3
+    roomy = survival(plan_of(spec), "a")
+    assert roomy.ok and roomy.deferred[0].cloud == "b" and roomy.deferred[0].deferral_s == 0
+    assert next(v.nodes_needed for v in roomy.survivors if v.cloud == "b") == 3

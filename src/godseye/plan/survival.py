@@ -66,8 +66,15 @@ def survive(platform: Platform, services: Sequence[ServicePlan], failed: str) ->
                 if cloud != failed:
                     add_pods(pods, cloud, svc.pod_vcpu, placed.replicas)
     loads = {c: pack_nodes(pods[c], platform.clouds[c].node_vcpu) for c in survivors}
+    # A single-cloud tier with no deferral (a spec may make tier 1 single-cloud) moves at once and
+    # counts towards the check; deferred tiers are only reported.
+    table = tier_table(platform)
+    now = [s for s in deferred if table[s.tier].deferral_s == 0]
+    moved_now, pods, loads = _reschedule(platform, now, pods, loads)
+    lost += [d.service for d in moved_now if d.cloud is None]
     over = [c for c in survivors if loads[c] > platform.clouds[c].max_nodes]
-    deferrals, after = _reschedule(platform, deferred, pods, loads)
+    deferrals, _, after = _reschedule(platform, [s for s in deferred if table[s.tier].deferral_s > 0], pods, loads)
+    deferrals = [d for d in moved_now if d.cloud is not None] + deferrals
     survivor_loads = [
         SurvivorLoad(
             cloud=c,
@@ -96,10 +103,10 @@ def _move_weights(platform: Platform, svc: ServicePlan, failed: str, pods: dict[
 
 def _reschedule(
     platform: Platform, deferred: list[ServicePlan], pods: dict[str, PodCounts], loads: dict[str, int]
-) -> tuple[list[Deferral], dict[str, int]]:
-    """Each deferred service, largest first, to the survivor with the most headroom left."""
+) -> tuple[list[Deferral], dict[str, PodCounts], dict[str, int]]:
+    """Each service, largest first, to the survivor with the most headroom left; the new pods and nodes."""
     if not deferred:
-        return [], {}
+        return [], pods, loads
     table = tier_table(platform)
     order = list(loads)
     pods = {c: dict(p) for c, p in pods.items()}
@@ -121,13 +128,17 @@ def _reschedule(
             continue
         pods[target], after[target] = trial, nodes
         out.append(Deferral(svc.name, target, replicas, deferral_s))
-    return out, after
+    return out, pods, after
 
 
 def _headroom_vcpu(platform: Platform, cloud: str, nodes: int) -> float:
     """Room left in vCPU, not nodes: survivors' nodes may differ in size."""
     c = platform.clouds[cloud]
     return (c.max_nodes - nodes) * c.node_vcpu
+
+
+def _when(d: Deferral) -> str:
+    return f"after {d.deferral_s:g}s" if d.deferral_s > 0 else "at once"
 
 
 def _pct(nodes: int, max_nodes: int) -> str:
@@ -143,7 +154,7 @@ def _detail(loads: list[SurvivorLoad], over: list[str], lost: list[str], deferra
         parts.append(f"no surviving cloud carries {', '.join(lost)}")
     if deferrals:
         moves = [
-            f"{d.service} has no room on any survivor" if d.cloud is None else f"{d.service} -> {d.cloud} after {d.deferral_s:g}s"
+            f"{d.service} has no room on any survivor" if d.cloud is None else f"{d.service} -> {d.cloud} {_when(d)}"
             for d in deferrals
         ]
         tail = ", ".join(
