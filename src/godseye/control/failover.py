@@ -210,7 +210,8 @@ def _advance(incident: Incident, step: _Step, incidents: Mapping[str, Incident])
     if incident.phase == "recovering":
         if not back:
             step.actions.append(Condition(cloud, "failover-detected", f"{cloud} left the rotation again while recovering"))
-            return _go(incident, "cloud_lost", view.now_s)
+            # Deferrals count from this loss: the cloud was back, so the first loss says nothing about this one.
+            return _go(replace(incident, detected_s=view.now_s), "cloud_lost", view.now_s)
         if cloud in view.canary_in:
             return _close(incident, step)
         return incident
