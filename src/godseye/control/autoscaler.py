@@ -30,7 +30,7 @@ passes repeat until nothing moves (services share nodes), so one call settles.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from godseye.control.actions import Action, ScaleService
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, NodeAsk, Phase, PodScale
@@ -98,33 +98,17 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     order = sorted(view.plans, key=lambda sp: (sp.tier, sp.name))
     services = [_service(view, plan, loads.get(plan.name)) for plan in order]
     live = [c for c in p.clouds if c not in view.clouds_down]
-    pods: dict[Key, PodScale] = dict(memory.pods)
-    start: dict[Key, PodScale] = {}
-    scale_reason: dict[Key, str] = {}
-    burst_reason: dict[Key, str] = {}
-    # Services share each cloud's nodes: one scaling down frees room another may need. Passes run
-    # until nothing moves, so the result is a fixed point and a second call asks for nothing new.
-    for _ in range(MAX_PASSES):
-        moved = False
-        for svc in services:
-            cells = {c: _cell(view, svc, c, pods, windows) for c in live}
-            for out in _decide_service(view, svc, cells):
-                start.setdefault(out.key, cells[out.key[0]].prior)
-                before = pods.get(out.key)
-                moved |= before is None or (before.replicas, before.burst_pods) != (out.record.replicas, out.record.burst_pods)
-                pods[out.key] = out.record
-                if out.scale_reason:
-                    scale_reason[out.key] = out.scale_reason
-                if out.burst_reason:
-                    burst_reason[out.key] = out.burst_reason
-        if not moved:
-            break
+    trace = _Trace(pods=dict(memory.pods))
+    # Every service first grows in its own clouds; only then do bursts take the room that is left.
+    for bursting in (False, True):
+        _settle(view, services, live, windows, bursting, trace)
+    pods, start = trace.pods, trace.start
     actions: list[Action] = []
     for key, first in start.items():
         final = pods[key]
         if final.replicas != first.replicas:
-            actions.append(ScaleService(key[0], key[1], final.replicas, scale_reason[key]))
-        actions.extend(burst_conditions(key, first.burst_pods, final.burst_pods, burst_reason.get(key, "")))
+            actions.append(ScaleService(key[0], key[1], final.replicas, trace.scale_reason[key]))
+        actions.extend(burst_conditions(key, first.burst_pods, final.burst_pods, trace.burst_reason.get(key, "")))
     scaled_down = {k[0] for k, first in start.items() if pods[k].replicas < first.replicas}
     nodes = dict(memory.nodes)
     for cloud in live:
@@ -134,6 +118,46 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
             actions.append(ask)
     new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes)
     return Decision(new_memory, tuple(actions), _requeue_after_s(view, new_memory, windows))
+
+
+@dataclass(frozen=True, slots=True)
+class _Trace:
+    """Scratch of one reconcile (never leaves it): records as they settle, and why they moved; the dicts fill in place."""
+
+    pods: dict[Key, PodScale]
+    start: dict[Key, PodScale] = field(default_factory=dict)
+    scale_reason: dict[Key, str] = field(default_factory=dict)
+    burst_reason: dict[Key, str] = field(default_factory=dict)
+
+
+def _settle(
+    view: AutoscalerView,
+    services: list[_Service],
+    live: list[str],
+    windows: tuple[EventWindow, ...],
+    bursting: bool,
+    trace: _Trace,
+) -> None:
+    """Decide every service until nothing moves (at most MAX_PASSES passes).
+
+    Services share each cloud's nodes: one scaling down frees room another may need. Settling makes
+    the result a fixed point, so a second call with the same view asks for nothing new.
+    """
+    for _ in range(MAX_PASSES):
+        moved = False
+        for svc in services:
+            cells = {c: _cell(view, svc, c, trace.pods, windows) for c in live}
+            for out in _decide_service(view, svc, cells, bursting):
+                trace.start.setdefault(out.key, cells[out.key[0]].prior)
+                before = trace.pods.get(out.key)
+                moved |= before is None or (before.replicas, before.burst_pods) != (out.record.replicas, out.record.burst_pods)
+                trace.pods[out.key] = out.record
+                if out.scale_reason:
+                    trace.scale_reason[out.key] = out.scale_reason
+                if out.burst_reason:
+                    trace.burst_reason[out.key] = out.burst_reason
+        if not moved:
+            return
 
 
 def _fold_loads(view: AutoscalerView, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
@@ -281,8 +305,12 @@ class _Outcome:
     burst_reason: str  # why burst pods sit here ("" when none do)
 
 
-def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]) -> list[_Outcome]:
-    """Scale-ups within each cloud's room, the burst of what does not fit, then scale-downs."""
+def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell], bursting: bool) -> list[_Outcome]:
+    """Scale-ups within each cloud's room, the burst of what does not fit, then scale-downs.
+
+    While not `bursting`, burst pods already placed are kept as they are (and protected from the
+    scale-down) but none are added or moved.
+    """
     name = svc.plan.name
     wants = {c: _want_up(view, svc, cell) for c, cell in cells.items()}
     ups = {c: max(cell.current, min(wants[c][0], cell.fit)) for c, cell in cells.items()}
@@ -293,16 +321,19 @@ def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]
     room = {c: cell.fit - min(cell.fit, max(wants[c][0], cell.need)) for c, cell in cells.items() if c not in sources}
     placed = {c: cell.prior.burst_pods for c, cell in cells.items()}
     size = {c: cell.size_vcpu for c, cell in cells.items()}
-    burst = spread_burst(room, placed, size, sum(deficit[c] for c in sources))
+    if bursting:
+        burst = spread_burst(room, placed, size, sum(deficit[c] for c in sources))
+    else:
+        burst, sources = {c: n for c, n in placed.items() if n > 0}, []
     out: list[_Outcome] = []
     for c, cell in cells.items():
         pods = burst.get(c, 0)
-        why_burst = burst_reason(view, sources, pods, c, name) if pods > 0 else ""
+        why_burst = burst_reason(view, sources, pods, c, name) if pods > 0 and bursting else ""
         base = min(cell.fit, max(wants[c][0], cell.need))
         target, reason = ups[c], wants[c][1]
         if ups[c] < wants[c][0]:
             reason += f"; {c} holds {ups[c]} at max_nodes {view.platform.clouds[c].max_nodes}"
-        if pods > 0 and base + pods > target:
+        if why_burst and base + pods > target:
             target, reason = base + pods, why_burst
         if target > cell.current:
             record = replace(cell.prior, replicas=target, last_up_s=view.now_s, stable_since_s=None, phase=_up_phase(svc, cell))
