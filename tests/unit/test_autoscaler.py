@@ -328,3 +328,26 @@ def test_scale_down_releases_nodes_but_keeps_the_spec_nodes() -> None:
         memory = step.memory
     # Back at the floor of 22 pods, 3 nodes would do; the spec's 4 nodes stay.
     assert ("aws", 4) in released and all(n >= 4 for _, n in released)
+
+
+def test_a_service_grows_in_its_own_cloud_before_another_bursts_into_it() -> None:
+    clouds = {c: {"provider": c, "region": "r", "nodes": 4, "max_nodes": 10, "node_vcpu": 8} for c in CLOUDS}
+    svc = {"revenue_impact": True, "ux_impact": True, "rps": 300, "pod_rps": 10}
+    p = Platform.model_validate({"name": "t", "clouds": clouds, "services": {"a": svc, "b": svc}})
+    plans = place_services(p)  # 10 pods of each in each cloud: floors of 11
+    weights = {"a": {"aws": 100, "gcp": 0, "azure": 0}, "b": {"aws": 0, "gcp": 100, "azure": 0}}
+    offered = {"a": 700.0, "b": 400.0}
+    samples = [
+        ServiceSample(0, c, s, offered[s] * weights[s][c] / 100, offered[s] * weights[s][c] / 100, 0, 100, 0.5, 0, 10)
+        for s in ("a", "b")
+        for c in CLOUDS
+    ]
+    v = AutoscalerView.build(p, plans, samples, (), weights, (), 0, EPOCH)
+    d = reconcile(v, AutoscalerMemory())
+    m = d.memory
+    # b needs 58 pods in gcp and gets them; a (100 needed in aws, 69 fit next to b's floor) bursts
+    # its 31 into what is left: 11 in gcp, 20 in azure.
+    assert m.replicas("gcp", "b") == 58
+    assert (m.replicas("aws", "a"), m.replicas("gcp", "a"), m.replicas("azure", "a")) == (69, 22, 31)
+    assert m.burst_capacity_rps() == {"a": {"gcp": 77.0, "azure": 140.0}}
+    assert reconcile(v, m).actions == ()
