@@ -19,7 +19,7 @@ from datetime import datetime
 
 from godseye.spec.models import Event
 
-# A calendar bigger than this is a spec error, not a workload; the bound keeps each reconcile cheap.
+# Events one reconcile looks at: years of weekly sales; the bound keeps each reconcile cheap.
 MAX_EVENTS = 1000
 # Past runs considered per event: a few years of weekly sales at most.
 MAX_HISTORY_RUNS = 200
@@ -78,16 +78,18 @@ def multiplier_at(event: Event, offset_s: float) -> float:
 def event_windows(
     events: Mapping[str, Event], epoch: datetime, history: Mapping[str, tuple[float, ...]] | None = None
 ) -> tuple[EventWindow, ...]:
-    """Every event of the calendar on the controller's clock, ordered by start then name."""
-    if len(events) > MAX_EVENTS:
-        raise ValueError(f"calendar holds {len(events)} events, more than the bound of {MAX_EVENTS}")
+    """The calendar on the controller's clock, ordered by start then name.
+
+    Events over before `epoch` can never matter and are dropped; of the rest, the first MAX_EVENTS
+    by start are kept, so a runaway calendar slows nothing down.
+    """
     past = history or {}
     out = []
     for name, event in events.items():
         start_s = (event.start - epoch).total_seconds()
         peak, source = predicted_peak(event, past.get(name, ()))
         out.append(EventWindow(name, start_s, start_s + event.duration_s, peak, source))
-    return tuple(sorted(out, key=lambda w: (w.start_s, w.name)))
+    return tuple(sorted((w for w in out if w.end_s > 0), key=lambda w: (w.start_s, w.name))[:MAX_EVENTS])
 
 
 def holding(windows: tuple[EventWindow, ...], now_s: float, lead_s: float) -> EventWindow | None:
