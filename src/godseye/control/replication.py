@@ -26,11 +26,11 @@ from dataclasses import dataclass, field, replace
 from godseye.control.actions import Action, Condition
 from godseye.control.decision import Decision
 from godseye.control.observations import ReplicaPosition
+from godseye.policy.data_sync import SYNC_BOX_RPO_S
 from godseye.policy.tiers import datastore_tiers, tier_table
 from godseye.spec.models import DatastoreKind, Platform
 
 # The seed's Cross-Cloud Data Sync box: the RPO each replication mechanism promises.
-SYNC_BOX_RPO_S: dict[str, float] = {"sql": 1.0, "stream": 5.0, "object": 900.0}
 
 BYTES_PER_MB = 1_000_000
 MS_PER_S = 1000.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from godseye.plan.capacity import cloud_capacity, event_checks, fit_checks
 from godseye.plan.cost import cost_multiplier
+from godseye.plan.data_fit import data_rpo_check
 from godseye.plan.model import Plan, ServicePlan
 from godseye.plan.placement import place_services
 from godseye.plan.survival import survive_all
@@ -23,7 +24,7 @@ def build_plan(platform: Platform, source: str = "<spec>") -> Plan:
         clouds=clouds,
         survives=survive_all(platform, services),
         principles=check_principles(platform, services, clouds),
-        fits=[*fit_checks(clouds), *event_checks(platform, services)],
+        fits=[*fit_checks(clouds), *event_checks(platform, services), data_rpo_check(platform, services)],
         cost_multiplier=cost_multiplier(services),
         monthly_cost_usd=sum(c.monthly_cost_usd for c in clouds),
     )
