@@ -48,6 +48,10 @@ class LabClock:
     def __init__(self) -> None:
         self.t0 = time.monotonic()
 
+    def reset(self) -> None:
+        """Make now time 0 (before anything was stamped with this clock's time)."""
+        self.t0 = time.monotonic()
+
     def __call__(self) -> float:
         return time.monotonic() - self.t0
 

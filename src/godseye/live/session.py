@@ -33,11 +33,23 @@ from godseye.spec.models import Platform
 PlaneFactory = Callable[[Platform, list[ServicePlan]], PlaneLike]
 
 
-def production_plane(platform: Platform, services: list[ServicePlan]) -> PlaneLike:
-    """The same controllers the twin and production run."""
+def lab_plane_factory(time_scale: float, interval_s: float) -> PlaneFactory:
+    """The same controllers the twin and production run. The incident engine's windows (60 s to
+    correlate, 60 s clear before resolving) are durations like the spec's, divided by the time scale;
+    never below two probe intervals, so one probe round still falls inside them."""
+    from godseye.control.incidents import IncidentParams
     from godseye.control.plane import Plane
 
-    return Plane(platform, services)
+    defaults = IncidentParams()
+    params = IncidentParams(
+        window_s=max(defaults.window_s / time_scale, 2 * interval_s),
+        clear_s=max(defaults.clear_s / time_scale, 2 * interval_s),
+    )
+
+    def build(platform: Platform, services: list[ServicePlan]) -> PlaneLike:
+        return Plane(platform, services, incident_params=params)
+
+    return build
 
 
 class LabSession:
@@ -45,7 +57,8 @@ class LabSession:
         self,
         spec: LabSpec,
         directory: Path,
-        plane_factory: PlaneFactory | None = production_plane,
+        plane_factory: PlaneFactory | None = None,
+        with_plane: bool = True,
         mode: EdgeMode = "godseye",
         webhook_url: str | None = None,
         data_hook: DataHook | None = None,
@@ -59,7 +72,8 @@ class LabSession:
         self.receiver = AlertReceiver("127.0.0.1", spec.sizing.alerts_port, directory / "alerts.jsonl")
         self.webhook_url = webhook_url or self.receiver.url
         self.chaos = Chaos(self.lab, self.clock, self.prober)
-        self._plane_factory = plane_factory
+        hc_interval = spec.platform.edge.health_check.interval_s
+        self._plane_factory = (plane_factory or lab_plane_factory(spec.sizing.time_scale, hc_interval)) if with_plane else None
         self._data_hook = data_hook
         self._http: aiohttp.ClientSession | None = None
         self.adapter: LiveAdapter | None = None

@@ -1,0 +1,249 @@
+"""`godseye lab drill`: a scenario played live, measured, and set beside the twin's prediction.
+
+The scenario's times are divided by the time scale (the lab platform's durations were divided by the
+same factor in lab_spec.py), its faults become chaos on real processes (chaos.py), the load generator
+offers each service its lab rps (times the scenario's traffic multiplier) through HAProxy, and the
+control plane steers on the wall clock. Everything reported is measured by this run:
+
+- RTO per service from the load generator's own records, by the drill contract's definition: from the
+  fault's start until the service again answers >= 99% of its requests within its p99 SLA, for the
+  contract's 60 s hold divided by the time scale (1 s bins);
+- failed requests: requests the load generator saw fail (no answer, timeout, 5xx);
+- steering, timeline, pages: what the controllers asked for and what the lab did with it.
+
+The twin runs the same lab platform and the same scaled scenario, so both speak of the same seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from godseye.control.actions import Page
+from godseye.live.chaos import Planned, plan_faults
+from godseye.live.lab_spec import LabSizing, LabSpec, build_lab_spec
+from godseye.live.loadgen import RequestRecord, summarize
+from godseye.live.session import LabSession, PlaneFactory, lab_plane_factory
+from godseye.sim.metrics import RECOVERY_HOLD_S
+from godseye.sim.result import (
+    CloudResult,
+    DrillResult,
+    FaultWindow,
+    Series,
+    ServiceResult,
+    SteeringChange,
+    TimelineEntry,
+)
+from godseye.spec.models import Datastore, Platform
+from godseye.spec.scenario import CloudOutage, Scenario, ServiceOutage
+
+BIN_S = 1.0
+# Requests a drill may send at most, whatever its length: a bound on memory and time.
+MAX_REQUESTS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class LabDrill:
+    result: DrillResult
+    spec: LabSpec
+    time_scale: float
+    records: tuple[RequestRecord, ...]
+    pages: tuple[tuple[float, Page, int | str], ...]
+    unsupported: tuple[str, ...]
+    edge_weights: tuple[tuple[float, str, dict[str, int]], ...]
+
+
+def scale_scenario(scenario: Scenario, time_scale: float) -> Scenario:
+    faults = tuple(
+        f.model_copy(update={"at_s": f.at_s / time_scale, "until_s": None if f.until_s is None else f.until_s / time_scale})
+        for f in scenario.faults
+    )
+    return scenario.model_copy(update={"duration_s": scenario.duration_s / time_scale, "faults": faults})
+
+
+def fault_anchors(scenario: Scenario) -> list[float]:
+    """Times an RTO episode is measured from: fault starts, and the end of cloud outages (the return)."""
+    out = [f.at_s for f in scenario.faults if isinstance(f, (CloudOutage, ServiceOutage))]
+    out += [f.until_s for f in scenario.faults if isinstance(f, CloudOutage) and f.until_s is not None]
+    return sorted(out)
+
+
+def rto_from_records(
+    records: Sequence[RequestRecord], service: str, sla_ms: float, good_ratio: float, anchors: Sequence[float],
+    duration_s: float, hold_s: float,
+) -> float | None:
+    """Worst RTO of a service over the run, in bins of BIN_S; None if it had not recovered by the end."""
+    n = max(1, math.ceil(duration_s / BIN_S))
+    total = [0] * n
+    good = [0] * n
+    for r in records:
+        if r.service != service:
+            continue
+        i = min(n - 1, max(0, int(r.t_s / BIN_S)))
+        total[i] += 1
+        good[i] += 1 if r.ok and r.latency_ms <= sla_ms else 0
+    worst = 0.0
+    start: float | None = None
+    good_since: float | None = None
+    last_end = -math.inf
+    for i in range(n):
+        t0 = i * BIN_S
+        ok = total[i] == 0 or good[i] >= good_ratio * total[i]
+        if not ok:
+            if start is None:
+                start = max((a for a in anchors if last_end < a <= t0 + BIN_S), default=t0)
+            good_since = None
+        elif start is not None:
+            good_since = t0 if good_since is None else good_since
+            if t0 + BIN_S - good_since >= hold_s:
+                worst = max(worst, good_since - start)
+                last_end, start, good_since = good_since, None, None
+    if start is not None:
+        if good_since is None or duration_s - good_since < hold_s:
+            return None
+        worst = max(worst, good_since - start)
+    return worst
+
+
+def _shares_by_bin(records: Sequence[RequestRecord], clouds: Sequence[str], n: int) -> list[tuple[float, ...]]:
+    counts = [[0] * len(clouds) for _ in range(n)]
+    index = {c: j for j, c in enumerate(clouds)}
+    for r in records:
+        j = index.get(r.cloud or "")
+        if r.ok and j is not None:
+            counts[min(n - 1, max(0, int(r.t_s / BIN_S)))][j] += 1
+    return [tuple(c / sum(row) if sum(row) else 0.0 for c in row) for row in counts]
+
+
+async def _play(session: LabSession, steps: Sequence[Planned], load_multiplier: Callable[[float], None]) -> None:
+    for step in steps:
+        delay = step.t_s - session.clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if step.kind == "kill-cloud" and step.cloud:
+            session.chaos.kill_cloud(step.cloud)
+        elif step.kind == "pause-cloud" and step.cloud:
+            session.chaos.pause_cloud(step.cloud)
+        elif step.kind == "kill-service" and step.cloud and step.service:
+            session.chaos.kill_service(step.cloud, step.service)
+        elif step.kind == "restore" and step.cloud:
+            await session.chaos.restore(step.cloud)
+        elif step.kind == "traffic":
+            load_multiplier(step.multiplier)
+
+
+async def run_lab_drill(
+    platform: Platform,
+    scenario: Scenario,
+    directory: Path,
+    time_scale: float = 60.0,
+    sizing: LabSizing | None = None,
+    plane_factory: PlaneFactory | None = None,
+    progress: Callable[[float, float], None] | None = None,
+) -> LabDrill:
+    spec = build_lab_spec(platform, replace(sizing or LabSizing(), time_scale=time_scale))
+    scaled = scale_scenario(scenario, time_scale)
+    steps, unsupported = plan_faults(scenario.faults, time_scale)
+    duration = scaled.duration_s
+    rates = {p.name: p.rps * scenario.traffic.multiplier for p in spec.services}
+    peak = max([1.0, *(s.multiplier for s in steps if s.kind == "traffic")])
+    budget = min(MAX_REQUESTS, math.ceil(sum(rates.values()) * peak * duration * 1.1) + 10)
+    async with LabSession(spec, directory, plane_factory) as session:
+        lg = session.load(rates)
+        session.clock.reset()  # scenario time 0: load, chaos schedule and control loop start together
+        loop_task = session.start_loop(duration)
+
+        def set_multiplier(m: float) -> None:
+            lg.multiplier = m
+
+        async def report_progress() -> None:
+            while progress is not None and session.clock() < duration:
+                progress(session.clock(), duration)
+                await asyncio.sleep(1.0)
+
+        ticker = asyncio.create_task(report_progress())
+        records, _ = await asyncio.gather(lg.run(duration, budget), _play(session, steps, set_multiplier))
+        await loop_task
+        ticker.cancel()
+        assert session.adapter is not None and session.loop is not None
+        adapter, loop = session.adapter, session.loop
+        chaos_events = list(session.chaos.events)
+        pods_max = {c: max(len(session.lab.desired_replicas(c)), 0) for c in spec.clouds}
+    result = _result(spec, scenario, scaled, records, adapter.record.timeline, adapter.record.steering, chaos_events,
+                     pods_max, adapter.node_pools, time_scale)
+    return LabDrill(result, spec, time_scale, tuple(records), tuple(adapter.record.pages), tuple(unsupported),
+                    tuple(loop.record.edge_weights))
+
+
+def _result(
+    spec: LabSpec, original: Scenario, scaled: Scenario, records: Sequence[RequestRecord], timeline: Sequence[TimelineEntry],
+    steering: Sequence[SteeringChange], chaos_events: Sequence[object], pods_max: dict[str, int], nodes: dict[str, int],
+    time_scale: float,
+) -> DrillResult:
+    duration = scaled.duration_s
+    anchors = fault_anchors(scaled)
+    hold = max(2 * BIN_S, RECOVERY_HOLD_S / time_scale)
+    services: list[ServiceResult] = []
+    for plan in spec.services:
+        svc = spec.platform.services[plan.name]
+        mine = [r for r in records if r.service == plan.name]
+        s = summarize(mine)
+        rto = rto_from_records(mine, plan.name, svc.p99_sla_ms, 1.0 - svc.error_rate_sla, anchors, duration, hold)
+        # RPO: the edge lab writes no data (lab_spec.LabSizing.with_datastores); 0 lost by construction.
+        services.append(ServiceResult(plan.name, plan.tier, None if rto is None else round(rto, 3), plan.rto_target_s,
+                                      0.0, plan.rpo_target_s, s.requests, s.failed))
+    n = max(1, math.ceil(duration / BIN_S))
+    shares = _shares_by_bin(records, spec.clouds, n)
+    clouds = tuple(
+        CloudResult(c, round(max((row[j] for row in shares), default=0.0), 4), nodes.get(c, 0), pods_max.get(c, 0))
+        for j, c in enumerate(spec.clouds)
+    )
+    steer = [SteeringChange(0.0, p.name, {c: p.weights.get(c, 0) for c in spec.clouds}) for p in spec.services]
+    last = {p.name: steer[i].weights for i, p in enumerate(spec.services)}
+    for ch in steering:
+        full = {c: int(ch.weights.get(c, 0)) for c in spec.clouds}
+        if full != last.get(ch.service):
+            last[ch.service] = full
+            steer.append(SteeringChange(round(ch.t_s, 3), ch.service, full))
+    entries = list(timeline)
+    for ev in chaos_events:
+        t_s = float(getattr(ev, "t_s", 0.0))
+        kind = str(getattr(ev, "kind", ""))
+        target = " ".join(str(x) for x in (getattr(ev, "cloud", None), getattr(ev, "service", None)) if x)
+        procs = ", ".join(getattr(ev, "processes", ()))
+        entries.append(TimelineEntry(round(t_s, 3), "chaos", f"{kind} {target}".strip(), {"processes": procs}))
+    entries.sort(key=lambda e: e.t_s)
+    windows = tuple(FaultWindow(f.kind, f.kind, f.at_s, f.until_s) for f in scaled.faults)
+    per_bin_total = [0] * n
+    per_bin_failed = [0] * n
+    for r in records:
+        i = min(n - 1, max(0, int(r.t_s / BIN_S)))
+        per_bin_total[i] += 1
+        per_bin_failed[i] += 0 if r.ok else 1
+    zeros = tuple(0 for _ in spec.clouds)
+    series = Series(
+        tuple(i * BIN_S for i in range(n)), tuple(spec.clouds), tuple(shares), tuple(zeros for _ in range(n)),
+        tuple(zeros for _ in range(n)), tuple(float(x) / BIN_S for x in per_bin_total),
+        tuple(float(x) / BIN_S for x in per_bin_failed),
+    )
+    return DrillResult(original.name, original.description, spec.platform.name, duration, 0, tuple(services), clouds,
+                       tuple(steer), tuple(entries), windows, series, len(records))
+
+
+def twin_prediction(drill: LabDrill, scenario: Scenario) -> DrillResult:
+    """The twin on the same lab platform and the same scaled scenario (seed 0)."""
+    from godseye.sim.engine import Engine, EngineConfig
+
+    scaled = scale_scenario(scenario, drill.time_scale)
+    platform = drill.spec.platform
+    if not platform.datastores:
+        # The twin's data model needs at least one datastore; an object store no service uses is never
+        # gated on (only sql is), so it changes nothing the edge lab is compared on.
+        platform = platform.model_copy(update={"datastores": {"lab-unused": Datastore(kind="object")}})
+    # The lab samples its counters every stats interval; the twin samples as often, to compare like with like.
+    config = EngineConfig(sample_interval_s=drill.spec.sizing.stats_interval_s, max_step_s=1.0)
+    factory = lab_plane_factory(drill.time_scale, platform.edge.health_check.interval_s)
+    return Engine(platform, scaled, 0, factory, config).run()
