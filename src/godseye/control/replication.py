@@ -240,7 +240,10 @@ class ReplicationState:
                     lag_s=_gap_s(ds, c.position.replayed_pos),
                     exposure_pos=max(0, ds.newest_acked - c.received),
                     exposure_s=_gap_s(ds, c.received),
-                    caught_up=c.position.replayed_pos >= ds.newest_acked,
+                    # An asynchronous copy is never exactly level while writes flow: within its
+                    # datastore's RPO target counts as caught up (a target of 0 still needs level).
+                    caught_up=c.position.replayed_pos >= ds.newest_acked
+                    or _gap_s(ds, c.position.replayed_pos) <= ds.target.rpo_target_s,
                     stalled=c.stalled,
                 )
             )
