@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from godseye.live.lab_commands import lab_app
 from godseye.policy.catalog import CATALOG, PROVIDERS
 from godseye.spec.errors import InputError
 from godseye.spec.loader import load_platform, reference_text
@@ -19,6 +20,7 @@ from godseye.spec.loader import load_platform, reference_text
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Active-active multi-cloud control plane and twin.")
 spec_app = typer.Typer(no_args_is_help=True, help="The platform spec.")
 app.add_typer(spec_app, name="spec")
+app.add_typer(lab_app, name="lab")
 
 out = Console()
 err = Console(stderr=True)
@@ -106,6 +108,71 @@ def catalog() -> None:
         cells = [" / ".join(f"{p.name} [dim]({p.id})[/dim]" for p in cap.products.get(pr, ())) for pr in PROVIDERS]
         table.add_row(cap.name, *cells, cap.abstraction)
     out.print(table)
+
+
+@app.command()
+@input_errors_exit_2
+def drill(
+    scenario: Annotated[str, typer.Argument(help="A built-in scenario name (see `godseye scenarios`) or a scenario YAML.")],
+    spec: SpecOption = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the drill report as JSON (atomically).")] = None,
+    html_file: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the twin's random streams.")] = 0,
+) -> None:
+    """Play a scenario on the digital twin against the real controllers; exit 1 if a target is missed."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from godseye.report.drill_html import drill_html
+    from godseye.report.drill_json import drill_json
+    from godseye.report.plan_json import write_text_atomic
+    from godseye.report.timeline import render_table, render_timeline
+    from godseye.sim.catalog import resolve
+    from godseye.sim.drill import run_drill
+
+    platform = load_platform(spec)
+    chosen = resolve(scenario, platform)
+    with Progress(TextColumn(f"drill {chosen.name}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% simulated"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("drill", total=1.0)
+        result = run_drill(platform, chosen, seed, progress=lambda done: bar.update(task, completed=done))
+    render_timeline(result, out)
+    out.print()
+    render_table(result, out)
+    for path, text in ((json_file, drill_json), (html_file, drill_html)):
+        if path is not None:
+            try:
+                write_text_atomic(path, text(result))
+            except OSError as exc:
+                raise InputError.single(str(path), f"cannot write: {exc.strerror or exc}") from None
+    if not result.met:
+        raise typer.Exit(1)
+
+
+@app.command()
+def scenarios() -> None:
+    """The built-in scenarios `godseye drill` accepts by name."""
+    from godseye.sim.catalog import builtins
+
+    table = Table(title="Built-in scenarios (godseye drill NAME)")
+    table.add_column("Name", style="bold")
+    table.add_column("Simulated", justify="right")
+    table.add_column("Faults", justify="right")
+    table.add_column("What it rehearses")
+    for b in builtins():
+        table.add_row(b.name, f"{b.duration_s / 3600:.1f} h", str(b.faults), b.description)
+    out.print(table)
+
+
+@app.command()
+@input_errors_exit_2
+def bench(
+    services: Annotated[int, typer.Option("--services", help="Services of the generated platform.")] = 1000,
+    hours: Annotated[float, typer.Option("--hours", help="Simulated hours of Black Friday per run.", min=0.1)] = 24.0,
+) -> None:
+    """The twin's speed: simulated seconds per wall second, events per second, peak memory."""
+    from godseye.bench import render_bench, run_bench
+
+    render_bench(run_bench(services, hours, progress=lambda msg: err.print(msg, highlight=False)), out)
 
 
 def main() -> None:

@@ -116,6 +116,7 @@ class Engine:
         self._out_mask = np.zeros_like(self.placed)
         self._sums = {k: np.zeros(self.placed.shape) for k in ("offered", "served", "busy", "p99")}
         self._sum_from = 0.0
+        self._changes = sensors.ChangeFilter()
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> DrillResult:
@@ -135,10 +136,10 @@ class Engine:
                 self._sample(t)
                 sample_next = t + self.config.sample_interval_s
             if t >= repl_next - 1e-9:
+                # Positions are read at the plane's next step; they are no reason to step by themselves.
                 for obs in sensors.replication(t, self.data, self.faults):
                     self.plane.observe(obs)
                     self.events += 1
-                told = True
                 repl_next = t + self.config.replication_interval_s
             while self.outbox and self.outbox[0][0] <= t + 1e-9:
                 self.plane.observe(self.outbox.popleft()[1])
@@ -200,6 +201,7 @@ class Engine:
             self.rec.note(arrived.t_s, arrived.cloud, f"{arrived.count} nodes ready in {arrived.cloud}",
                           {"nodes_ready": arrived.nodes_ready})
         self.rec.pods_done(t, before, self.world)
+        self._drain_preempted(t)
         while self.pending_weights and self.pending_weights[0][0] <= t + 1e-9:
             at, _, s, w = heapq.heappop(self.pending_weights)
             self.weights[s] = [w.get(c, 0) for c in self.clouds]
@@ -269,10 +271,10 @@ class Engine:
         lag = self.platform.autoscaling.metrics_lag_s
         placed = self.placed | (self.world.pods_desired > 0)
         if span > 0:
-            for obs in sensors.samples(t, self.world, placed, self._sums, span, self.world.up):
+            for obs in sensors.samples(t, self.world, placed, self._sums, span, self.world.up, self._changes):
                 self.outbox.append((t + lag, obs))
             self.rec.sample(t, self._sums, self.world)
-        for obs in sensors.node_pools(t, self.world):
+        for obs in sensors.node_pools(t, self.world, self._changes):
             self.plane.observe(obs)
             self.events += 1
         for arr in self._sums.values():
@@ -294,6 +296,16 @@ class Engine:
             if isinstance(a, SetWeights):
                 self.rec.steer(e.t_s, a.service, a.weights)
             self._apply(e)
+            self._drain_preempted(e.t_s)
+
+    def _drain_preempted(self, t: float) -> None:
+        totals: dict[tuple[str, str, str], int] = {}
+        for victim, cloud, n, winner in self.world.preempted:
+            totals[(cloud, victim, winner)] = totals.get((cloud, victim, winner), 0) + n
+        self.world.preempted.clear()
+        for (cloud, victim, winner), n in totals.items():
+            self.rec.note(t, cloud, f"{n} pods of {victim} preempted in {cloud} to make room for {winner}",
+                          {"service": victim, "pods": n, "for": winner})
 
     def _apply(self, e: Emitted) -> None:
         a, t = e.action, e.t_s

@@ -7,6 +7,9 @@
   fail them (overload shows in the samples' error rate and p99).
 - Samples are the edge's view of each endpoint averaged over the sample interval; they reach the
   plane after the metrics lag (scrape + rule evaluation), like Prometheus feeding an HPA.
+- Steady figures are not repeated: a sample, split or node pool is sent when it moved by more than
+  CHANGE_TOLERANCE (or its integer fields changed), and at least every HEARTBEAT_S so that no
+  controller's view goes stale. This is what lets the twin skip quiet stretches.
 """
 
 from __future__ import annotations
@@ -33,6 +36,24 @@ FloatArray = npt.NDArray[np.float64]
 
 # What a client waits at most; a dead endpoint's p99 is reported as this.
 CLIENT_TIMEOUT_MS = 30_000.0
+CHANGE_TOLERANCE = 0.02
+HEARTBEAT_S = 300.0
+
+
+class ChangeFilter:
+    """Passes a reading when it differs from the last one passed under the same key, or is old."""
+
+    def __init__(self) -> None:
+        self._last: dict[object, tuple[float, tuple[float, ...]]] = {}
+
+    def passes(self, key: object, t: float, values: tuple[float, ...]) -> bool:
+        prev = self._last.get(key)
+        if prev is not None and t - prev[0] < HEARTBEAT_S and all(
+            abs(a - b) <= CHANGE_TOLERANCE * max(abs(a), abs(b), 1.0) for a, b in zip(values, prev[1], strict=True)
+        ):
+            return False
+        self._last[key] = (t, values)
+        return True
 
 
 def probe_outcomes(world: World, faults: FaultState, placed: BoolArray, out: BoolArray) -> tuple[BoolArray, BoolArray]:
@@ -74,7 +95,7 @@ def probes(t: float, world: World, ok: BoolArray, hung: BoolArray, placed: BoolA
 
 
 def samples(t: float, world: World, placed: BoolArray, sums: dict[str, FloatArray], span_s: float,
-            cloud_up: list[bool]) -> list[Observation]:
+            cloud_up: list[bool], changes: ChangeFilter) -> list[Observation]:
     out: list[Observation] = []
     span = max(span_s, 1e-9)
     for s, j in zip(*np.nonzero(placed), strict=True):
@@ -86,21 +107,28 @@ def samples(t: float, world: World, placed: BoolArray, sums: dict[str, FloatArra
         util = busy
         u = min(busy * RATED_UTILIZATION, SATURATED_U)
         queue = ready * u / (1.0 - u)  # M/M/1 mean number in system, per pod, summed
-        out.append(ServiceSample(t, world.clouds[j], world.services[s], offered, served, offered - served, p99, util,
-                                 queue, ready))
+        if changes.passes((s, j), t, (offered, served, offered - served, p99, util, float(ready))):
+            out.append(ServiceSample(t, world.clouds[j], world.services[s], offered, served, offered - served, p99, util,
+                                     queue, ready))
     for s, sname in enumerate(world.services):
         served_row = sums["served"][s]
         total = float(served_row.sum())
         if total > 0:
-            out.append(ServedSplit(t, sname, {c: float(served_row[j]) / total for j, c in enumerate(world.clouds)}))
+            shares = {c: float(served_row[j]) / total for j, c in enumerate(world.clouds)}
+            # Shares are fractions: compare them in percent points, not relatively.
+            if changes.passes(("split", s), t, tuple(v * 100 for v in shares.values())):
+                out.append(ServedSplit(t, sname, shares))
     return out
 
 
-def node_pools(t: float, world: World) -> list[Observation]:
-    return [
-        NodePoolStatus(t, c, int(world.nodes_ready[j]), int(world.nodes_requested[j]), world.effective_max_nodes(j))
-        for j, c in enumerate(world.clouds)
-    ]
+def node_pools(t: float, world: World, changes: ChangeFilter) -> list[Observation]:
+    out: list[Observation] = []
+    for j, c in enumerate(world.clouds):
+        status = NodePoolStatus(t, c, int(world.nodes_ready[j]), int(world.nodes_requested[j]), world.effective_max_nodes(j))
+        # Node counts are exact: any change passes (a tolerance of 0 on integers).
+        if changes.passes(("pool", j), t, (status.nodes_ready * 1e3, status.nodes_requested * 1e3, status.max_nodes * 1e3)):
+            out.append(status)
+    return out
 
 
 def replication(t: float, data: DataModel, faults: FaultState) -> list[Observation]:

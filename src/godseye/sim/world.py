@@ -5,7 +5,10 @@ Rules (each an assumption, listed in docs/twin.md):
   after it was asked for. The pool never exceeds `max_nodes`, nor an active capacity cap.
 - A pod needs `pod_vcpu` free on a ready node of its cloud; it is ready `pod_start_s` after it was
   placed (image already present). Pods that do not fit wait (Pending) until nodes are ready.
-- Pending pods are placed tier 1 first, then in spec order (Kubernetes PriorityClass).
+- Pending pods are placed tier 1 first, then in spec order (Kubernetes PriorityClass). A pod that
+  does not fit preempts running pods of a less critical tier (tier 3 first, then 2; starting pods
+  before ready ones), as the Kubernetes scheduler does for a higher PriorityClass; the evicted pods
+  go back to Pending and return when room appears.
 - Scaling down cancels starting pods first, then stops ready pods at once (graceful drain ignored).
 - Shrinking a pool removes booting nodes first, then idle ready nodes, never nodes running pods.
 - While a cloud is down or hung nothing starts there; when it recovers, its pods restart and are
@@ -60,9 +63,14 @@ class World:
         self.pods_ready = np.zeros_like(self.pods_desired)
         # Placement order for pending pods: tier first, then spec order.
         self._order = sorted(range(len(services)), key=lambda i: (tiers[i], i))
+        self.tiers = list(tiers)
+        # Victims of preemption: least critical tier first, then the reverse of spec order.
+        self._victims = sorted(range(len(services)), key=lambda i: (-tiers[i], -i))
         # The run starts in steady state: the planned pods are up if the planned nodes hold them.
         self._place_all(0.0, instant=True)
         self.version = 0
+        # (victim service, cloud, pods, for service) since the engine last read them, for the timeline.
+        self.preempted: list[tuple[str, str, int, str]] = []
 
     # -- capacity ------------------------------------------------------------------------------
     def vcpu_used(self) -> npt.NDArray[np.float64]:
@@ -178,6 +186,9 @@ class World:
             return
         free = self.nodes_ready[c] * self.node_vcpu[c] - self.vcpu_used()[c]
         n = min(want - have, math.floor(free / self.pod_vcpu[s] + 1e-9))
+        if n < want - have and not instant:
+            free += self._preempt(s, c, (want - have) * self.pod_vcpu[s] - free)
+            n = min(want - have, math.floor(free / self.pod_vcpu[s] + 1e-9))
         if n <= 0:
             return
         if instant:
@@ -186,20 +197,44 @@ class World:
             self.pods_starting[s, c] += n
             self._starting.append((t + self.pod_start_s[c], s, c, n))
 
-    def _stop(self, s: int, c: int, excess: int, t: float) -> None:
+    def _preempt(self, s: int, c: int, vcpu_needed: float) -> float:
+        """Evict pods of less critical tiers in cloud c to free `vcpu_needed`; returns the vCPU freed."""
+        freed = 0.0
+        for v in self._victims:
+            if freed >= vcpu_needed - 1e-9 or self.tiers[v] <= self.tiers[s]:
+                break
+            for pool in ("starting", "ready"):
+                count = int(self.pods_starting[v, c] if pool == "starting" else self.pods_ready[v, c])
+                take = min(count, math.ceil((vcpu_needed - freed) / self.pod_vcpu[v] - 1e-9))
+                if take <= 0:
+                    continue
+                if pool == "starting":
+                    self._drop_starting(v, c, take)
+                else:
+                    self.pods_ready[v, c] -= take
+                self.preempted.append((self.services[v], self.clouds[c], take, self.services[s]))
+                freed += take * self.pod_vcpu[v]
+        return freed
+
+    def _drop_starting(self, s: int, c: int, count: int) -> int:
+        """Cancel up to `count` starting pods of (s, c), newest first; returns how many were left to cancel."""
         for i in range(len(self._starting) - 1, -1, -1):
-            if excess == 0:
+            if count == 0:
                 break
             at, ss, cc, n = self._starting[i]
             if ss != s or cc != c:
                 continue
-            take = min(n, excess)
-            excess -= take
+            take = min(n, count)
+            count -= take
             self.pods_starting[s, c] -= take
             if take == n:
                 del self._starting[i]
             else:
                 self._starting[i] = (at, ss, cc, n - take)
+        return count
+
+    def _stop(self, s: int, c: int, excess: int, t: float) -> None:
+        excess = self._drop_starting(s, c, excess)
         self.pods_ready[s, c] -= min(excess, int(self.pods_ready[s, c]))
         # Freed vCPU may let pending pods of other services in.
         self._place_pending_in(c, t)
