@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from godseye.live.lab_commands import lab_app
 from godseye.policy.catalog import CATALOG, PROVIDERS
 from godseye.spec.errors import InputError
 from godseye.spec.loader import load_platform, reference_text
@@ -19,6 +20,7 @@ from godseye.spec.loader import load_platform, reference_text
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Active-active multi-cloud control plane and twin.")
 spec_app = typer.Typer(no_args_is_help=True, help="The platform spec.")
 app.add_typer(spec_app, name="spec")
+app.add_typer(lab_app, name="lab")
 
 out = Console()
 err = Console(stderr=True)
