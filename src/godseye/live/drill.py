@@ -208,7 +208,7 @@ def _result(
         if full != last.get(ch.service):
             last[ch.service] = full
             steer.append(SteeringChange(round(ch.t_s, 3), ch.service, full))
-    entries = list(timeline)
+    entries = [TimelineEntry(round(e.t_s, 3), e.actor, e.event, e.detail) for e in timeline]
     for ev in chaos_events:
         t_s = float(getattr(ev, "t_s", 0.0))
         kind = str(getattr(ev, "kind", ""))

@@ -34,7 +34,7 @@ class ProcessRecord:
     argv: list[str]
 
 
-def _start_ticks(pid: int) -> int | None:
+def start_ticks(pid: int) -> int | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -44,7 +44,7 @@ def _start_ticks(pid: int) -> int | None:
 
 
 def _is_alive(record: ProcessRecord) -> bool:
-    ticks = _start_ticks(record.pid)
+    ticks = start_ticks(record.pid)
     if ticks is None or ticks != record.start_ticks:
         return False
     try:
@@ -95,7 +95,7 @@ class Supervisor:
             )
         finally:
             log.close()
-        record = ProcessRecord(name, proc.pid, _start_ticks(proc.pid) or 0, argv)
+        record = ProcessRecord(name, proc.pid, start_ticks(proc.pid) or 0, argv)
         self._procs[name] = proc
         self._records[name] = record
         (self.pid_dir / f"{name}.json").write_text(json.dumps(asdict(record)))
