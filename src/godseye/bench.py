@@ -108,5 +108,6 @@ def render_bench(cases: list[BenchCase], console: Console) -> None:
     if len(cases) >= 3:
         a, b = cases[-2], cases[-1]
         growth = (b.wall_s / a.wall_s) / (b.services / a.services)
-        console.print(f"{a.services} -> {b.services} services: wall x{b.wall_s / a.wall_s:.2f} for x{b.services / a.services:.1f} "
+        ratio = b.wall_s / a.wall_s
+        console.print(f"{a.services} -> {b.services} services: wall x{ratio:.2f} for x{b.services / a.services:.1f} "
                       f"services ({'linear or better' if growth <= 1.15 else 'worse than linear'}: {growth:.2f} of linear)")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from godseye.control.actions import (
+    Action,
     ActivateStandby,
     HoldWrites,
     PromoteReplica,
@@ -42,7 +43,7 @@ from godseye.sim.recorder import Recorder
 from godseye.sim.result import DrillResult
 from godseye.sim.service_model import Served, ServiceParams, evaluate
 from godseye.sim.traffic import TrafficModel
-from godseye.sim.world import World, initial_pods
+from godseye.sim.world import World, initial_nodes, initial_pods
 from godseye.spec.models import Platform
 from godseye.spec.scenario import CapacityCap, CloudOutage, Scenario
 
@@ -77,7 +78,9 @@ class Engine:
         self.traffic = TrafficModel(platform, scenario, self.services, rng("traffic"))
         self.faults = FaultState()
         self.changes: deque[FaultChange] = deque(schedule(scenario))
-        self.world = World(platform, self.services, tiers, initial_pods(platform, self.plans))
+        pods = initial_pods(platform, self.plans)
+        nodes = initial_nodes(platform, self.plans, pods)
+        self.world = World(platform, self.services, tiers, pods, nodes)
         self.weights = np.array([[p.weights.get(c, 0) for c in self.clouds] for p in self.plans], dtype=np.float64)
         self.placed = np.array([[c in p.placement for c in self.clouds] for p in self.plans], dtype=np.bool_)
         store_tiers = datastore_tiers(platform)
@@ -102,6 +105,10 @@ class Engine:
         self.probe_needed = max(hc.failure_threshold, hc.success_threshold) + 1
         self.probe_phase_s = rng("edge").uniform(0.0, hc.interval_s)
         self.rec = Recorder(self.clouds, self.services, self.plans, {n: platform.services[n].data for n in self.services})
+        for j, c in enumerate(self.clouds):
+            if nodes[j] != platform.clouds[c].nodes:
+                self.rec.note(0.0, c, f"{c} starts with {nodes[j]} nodes (spec {platform.clouds[c].nodes}) to hold the "
+                              "steady state", {"nodes": nodes[j]})
         self.pending_weights: list[tuple[float, int, int, dict[str, int]]] = []
         self.outbox: deque[tuple[float, Observation]] = deque()
         self.plane = plane_factory(platform, self.plans)
@@ -288,7 +295,7 @@ class Engine:
             self.events += 1
             a = e.action
             d = describe(a)
-            bad = unknown_names(a, known_c, known_s, known_d)
+            bad = unknown_names(a, known_c, known_s, known_d) or self._unreachable(a)
             if bad is not None:
                 self.rec.note(e.t_s, e.actor, f"refused: {d.event} ({bad})", d.detail)
                 continue
@@ -297,6 +304,16 @@ class Engine:
                 self.rec.steer(e.t_s, a.service, a.weights)
             self._apply(e)
             self._drain_preempted(e.t_s)
+
+    def _unreachable(self, a: Action) -> str | None:
+        """A change asked of a cloud whose API cannot be reached is refused, as a real call would fail;
+        a Reschedule leaves the failed cloud's deployment as it is (it cannot be reached either)."""
+        target = a.cloud if isinstance(a, (ScaleService, ScaleNodePool, ActivateStandby)) else None
+        if isinstance(a, Reschedule):
+            target = a.to_cloud
+        if target is not None and not self.faults.cloud_up(target):
+            return f"{target} is unreachable"
+        return None
 
     def _drain_preempted(self, t: float) -> None:
         totals: dict[tuple[str, str, str], int] = {}
@@ -313,12 +330,14 @@ class Engine:
             self._seq += 1
             at = t + self.platform.edge.propagation_s
             heapq.heappush(self.pending_weights, (at, self._seq, self.services.index(a.service), dict(a.weights)))
-        elif isinstance(a, (ScaleService, ActivateStandby)):
+        elif isinstance(a, ScaleService):
             self.world.set_pods(self.services.index(a.service), self.clouds.index(a.cloud), a.replicas, t)
-        elif isinstance(a, Reschedule):
+        elif isinstance(a, (ActivateStandby, Reschedule)):
+            # Bring the copy up to the active size; never below what the autoscaler already asked
+            # there (both may aim at the same copy in one step).
             s = self.services.index(a.service)
-            self.world.set_pods(s, self.clouds.index(a.to_cloud), a.replicas, t)
-            self.world.set_pods(s, self.clouds.index(a.from_cloud), 0, t)
+            j = self.clouds.index(a.cloud if isinstance(a, ActivateStandby) else a.to_cloud)
+            self.world.set_pods(s, j, max(a.replicas, int(self.world.pods_desired[s, j])), t)
         elif isinstance(a, ScaleNodePool):
             self.world.request_nodes(self.clouds.index(a.cloud), a.nodes, t)
         elif isinstance(a, PromoteReplica):

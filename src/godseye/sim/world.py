@@ -41,7 +41,8 @@ class NodesReady:
 
 
 class World:
-    def __init__(self, platform: Platform, services: list[str], tiers: list[int], initial: IntArray) -> None:
+    def __init__(self, platform: Platform, services: list[str], tiers: list[int], initial: IntArray,
+                 nodes: list[int]) -> None:
         self.clouds = list(platform.clouds)
         self.services = services
         cl = [platform.clouds[c] for c in self.clouds]
@@ -52,7 +53,7 @@ class World:
         self.pod_start_s = [c.pod_start_s for c in cl]
         self.pod_vcpu = np.array([s.pod_vcpu for s in sv], dtype=np.float64)
         self.pod_rps = np.array([s.pod_rps for s in sv], dtype=np.float64)
-        self.nodes_ready = np.array([c.nodes for c in cl], dtype=np.int64)
+        self.nodes_ready = np.array(nodes, dtype=np.int64)
         self.nodes_requested = self.nodes_ready.copy()
         self.caps: list[int | None] = [None] * len(cl)
         self.up = [True] * len(cl)
@@ -248,17 +249,28 @@ class World:
 
 
 def initial_pods(platform: Platform, plans: list[ServicePlan]) -> IntArray:
-    """Pods at the start of a run: the planned replicas, and for active copies at least what the
-    autoscaler's target utilisation asks for the initial share of baseline load (a run starts in
-    steady state, not in the middle of a scale-up)."""
+    """Pods at the start of a run: a steady state, not the middle of a scale-up. Each placed copy
+    runs the plan's replicas plus the spec's floor buffer (the fewest pods the seed's scale-down
+    rule leaves), and an active copy at least what `target_utilization` asks for its initial share."""
     clouds = list(platform.clouds)
-    target = platform.autoscaling.target_utilization
+    a = platform.autoscaling
     out = np.zeros((len(plans), len(clouds)), dtype=np.int64)
     for s, p in enumerate(plans):
         for j, c in enumerate(clouds):
             place = p.placement.get(c)
             if place is None:
                 continue
-            need = math.ceil(p.rps * p.weights.get(c, 0) / 100.0 / (p.pod_rps * target) - 1e-9)
-            out[s, j] = max(place.replicas, need) if place.role == "active" else place.replicas
+            floor = math.ceil(place.replicas * (1 + a.floor_buffer) - 1e-9)
+            need = math.ceil(p.rps * p.weights.get(c, 0) / 100.0 / (p.pod_rps * a.target_utilization) - 1e-9)
+            out[s, j] = max(floor, need)
+    return out
+
+
+def initial_nodes(platform: Platform, plans: list[ServicePlan], pods: IntArray) -> list[int]:
+    """Ready nodes at the start: the spec's, or as many as the initial pods need if that is more
+    (capped by max_nodes). The timeline says when the spec's count was raised."""
+    out = []
+    for j, c in enumerate(platform.clouds.values()):
+        vcpu = sum(float(pods[s, j]) * p.pod_vcpu for s, p in enumerate(plans))
+        out.append(min(c.max_nodes, max(c.nodes, math.ceil(vcpu / c.node_vcpu - 1e-9))))
     return out
