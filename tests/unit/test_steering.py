@@ -186,3 +186,17 @@ def test_wider_tolerance_accepts_the_same_drift(reference: Platform) -> None:
     off = ServedSplit(10, "pos", {"aws": 0.0, "gcp": 0.45, "azure": 0.55})
     d = reconcile(SteeringView(10, spec, plans, frozenset({"aws"}), frozenset(), {}, {}, (off,)), d.memory)
     assert not [a for a in d.actions if isinstance(a, RaiseDrift)]
+
+
+def test_fail_open_with_unchanged_weights_is_on_the_timeline(reference: Platform) -> None:
+    plans = tuple(p for p in place_services(reference) if p.name == "batch-jobs")
+    (home,) = plans[0].active_clouds
+
+    def view(t: float, out: frozenset[str]) -> SteeringView:
+        return SteeringView(t, reference, plans, out, frozenset(), {}, {}, ())
+
+    d = reconcile(view(0, frozenset()), SteeringMemory())
+    d = reconcile(view(9, frozenset({home})), d.memory)
+    assert [(type(a).__name__, getattr(a, "event", "")) for a in d.actions] == [("Condition", "steering-fail-open")]
+    assert d.memory.asked["batch-jobs"].reason.startswith("fail open")
+    assert reconcile(view(12, frozenset({home})), d.memory).actions == ()

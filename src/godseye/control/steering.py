@@ -199,6 +199,12 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
             asked[plan.name] = Asked(weights, rule, view.now_s)
             drifting.discard(plan.name)
             actions.append(SetWeights(plan.name, weights, rule))
+        elif old_ask.reason != rule:
+            # Same weights for a new reason (a single-cloud service failing open keeps its only cloud):
+            # nothing to ask of the edge, but the timeline must say traffic stays on a cloud that is out.
+            asked[plan.name] = Asked(old_ask.weights, rule, old_ask.set_at_s)
+            if rule.startswith("fail open"):
+                actions.append(Condition(plan.name, "steering-fail-open", rule))
         ask = asked[plan.name]
         due = ask.set_at_s + platform.edge.propagation_s
         if view.now_s < due:
