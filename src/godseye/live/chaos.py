@@ -49,8 +49,10 @@ class Chaos:
         if cloud not in self.lab.spec.clouds:
             raise ValueError(f"no cloud named '{cloud}' (known: {', '.join(self.lab.spec.clouds)})")
 
-    def _done(self, kind: ChaosKind, cloud: str | None, service: str | None, names: list[str]) -> ChaosEvent:
-        ev = ChaosEvent(self.clock(), kind, cloud, service, tuple(names))
+    def _done(
+        self, kind: ChaosKind, cloud: str | None, service: str | None, names: list[str], t_s: float | None = None
+    ) -> ChaosEvent:
+        ev = ChaosEvent(self.clock() if t_s is None else t_s, kind, cloud, service, tuple(names))
         self.events.append(ev)
         return ev
 
@@ -80,6 +82,7 @@ class Chaos:
     async def restore(self, cloud: str) -> ChaosEvent:
         """Bring a cloud back: resume what was paused, restart what was killed, wait until they answer."""
         self._check_cloud(cloud)
+        began = self.clock()  # the restore's time is when it began, not when the last process answered
         names: list[str] = []
         for r in self.lab.desired_replicas(cloud):
             if self.lab.supervisor.is_paused(r.name):
@@ -92,7 +95,7 @@ class Chaos:
             await self.lab.wait_ready(started, time.monotonic() + READY_TIMEOUT_S)
         if self.prober is not None:
             self.prober.silenced.discard(cloud)
-        return self._done("restore", cloud, None, names)
+        return self._done("restore", cloud, None, names, began)
 
 
 @dataclass(frozen=True, slots=True)

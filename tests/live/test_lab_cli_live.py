@@ -1,0 +1,103 @@
+"""The lab from the command line, a crash that leaves nothing behind, and the live drill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from godseye.live.supervisor import alive_records, read_records
+
+pytestmark = pytest.mark.live
+
+GODSEYE = [sys.executable, "-m", "godseye.cli"]
+CRASHER = """
+import asyncio, sys
+from pathlib import Path
+from godseye.live.lab import Lab
+from godseye.live.lab_spec import LabSizing, build_lab_spec
+from godseye.spec.loader import load_platform
+
+async def main() -> None:
+    lab = Lab(build_lab_spec(load_platform(), LabSizing(services_per_tier={1: 1}, replicas_cap=1)), Path(sys.argv[1]))
+    await lab.start()
+    print("up", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def godseye(*args: str, lab_dir: Path, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GODSEYE_LAB_DIR": str(lab_dir), "COLUMNS": "160"}
+    return subprocess.run([*GODSEYE, *args], env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+
+
+def test_a_crashed_lab_leaves_no_process_behind(lab_dir: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", CRASHER, str(lab_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+        children = read_records(lab_dir)
+        assert len(children) == 4  # haproxy + pos in three clouds
+        proc.send_signal(signal.SIGKILL)  # the lab crashes: no finally, no cleanup code runs
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5.0
+        while alive_records(lab_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The kernel's parent-death signal took the children down with it.
+        assert not alive_records(lab_dir)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_up_status_chaos_down(lab_dir: Path) -> None:
+    try:
+        up = godseye("lab", "up", "--rps", "60", lab_dir=lab_dir)
+        assert up.returncode == 0, up.stderr + up.stdout
+        assert "aws" in up.stdout and "127.0.1.0/24" in up.stdout
+        assert len(alive_records(lab_dir / "daemon")) == 1
+        assert len(alive_records(lab_dir)) >= 4
+        kill = godseye("lab", "chaos", "kill-cloud", "aws", lab_dir=lab_dir)
+        assert kill.returncode == 0 and "pos.aws.0" in kill.stdout, kill.stderr
+        time.sleep(3.0)
+        status = godseye("lab", "status", lab_dir=lab_dir)
+        assert status.returncode == 0
+        assert "0/" in status.stdout  # aws: no process running
+        bad = godseye("lab", "chaos", "kill-cloud", "nowhere", lab_dir=lab_dir)
+        assert bad.returncode == 2 and "no cloud named 'nowhere'" in bad.stderr
+    finally:
+        down = godseye("lab", "down", lab_dir=lab_dir)
+    assert down.returncode == 0 and "lab down" in down.stdout
+    assert not alive_records(lab_dir) and not alive_records(lab_dir / "daemon")
+    assert godseye("lab", "status", lab_dir=lab_dir).returncode == 1
+
+
+def test_drill_aws_region_outage_at_time_scale_60(lab_dir: Path, tmp_path: Path) -> None:
+    report = tmp_path / "lab-drill.json"
+    run = godseye("lab", "drill", "aws-region-outage", "--time-scale", "60", "--json", str(report), lab_dir=lab_dir,
+                  timeout_s=400.0)
+    print(run.stdout)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "twin vs lab" in run.stdout
+    d = json.loads(report.read_text())
+    assert d["scenario"] == "aws-region-outage" and d["verdict"] == "met"
+    for s in d["services"]:
+        assert s["met"] and s["requests_total"] > 0, s
+    cmp = d["comparison"]
+    hc = d["lab"]["sizing"]["health_check"]
+    assert cmp["detection_s"]["lab"] <= hc["failure_threshold"] * hc["interval_s"] + hc["interval_s"]
+    # Every canary step, with its time, in the lab as in the twin.
+    assert [w for _, w in cmp["canary_steps"]["lab"]] == [w for _, w in cmp["canary_steps"]["twin"]]
+    assert len(cmp["canary_steps"]["lab"]) == 4
+    pages = d["lab"]["pages"]
+    keys = {p["dedup_key"] for p in pages if p["event_action"] == "trigger"}
+    assert keys & {p["dedup_key"] for p in pages if p["event_action"] == "resolve"}, pages
+    assert all(step["haproxy_server_weights"] for step in d["lab"]["steering_applied"])
