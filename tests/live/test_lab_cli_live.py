@@ -16,7 +16,7 @@ from godseye.live.supervisor import alive_records, read_records
 
 pytestmark = pytest.mark.live
 
-GODSEYE = [sys.executable, "-m", "godseye.cli"]
+GODSEYE = [str(Path(sys.executable).with_name("godseye"))]
 CRASHER = """
 import asyncio, sys
 from pathlib import Path
