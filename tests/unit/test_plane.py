@@ -76,6 +76,8 @@ def test_replication_confirmed_before_tier2_activation(reference: Platform) -> N
     assert promote.action.cloud in {"gcp", "azure"} and follow.action.primary == promote.action.cloud
     assert activate.action.cloud == "gcp" and activate.action.replicas == world.plans[5].placement["aws"].replicas
     assert first(out, SetWeights, service="search").action.weights == {"aws": 0, "gcp": 100, "azure": 0}
+    # The timeline reads as the seed's sequence: tier 1 re-routed before the replication gate.
+    assert out.index(first(out, SetWeights, service="pos")) < out.index(hold)
     pools = {e.action.cloud for e in out if isinstance(e.action, ScaleNodePool) and e.actor == "failover"}
     assert pools == {"gcp", "azure"}
     assert world.plane.failover_phases()["aws"] == "standby_active"

@@ -200,3 +200,17 @@ def test_fail_open_with_unchanged_weights_is_on_the_timeline(reference: Platform
     assert [(type(a).__name__, getattr(a, "event", "")) for a in d.actions] == [("Condition", "steering-fail-open")]
     assert d.memory.asked["batch-jobs"].reason.startswith("fail open")
     assert reconcile(view(12, frozenset({home})), d.memory).actions == ()
+
+
+def test_a_split_measured_across_the_change_is_not_drift(reference: Platform) -> None:
+    plans = tuple(p for p in place_services(reference) if p.name == "pos")
+
+    def view(t: float, served: tuple[ServedSplit, ...]) -> SteeringView:
+        return SteeringView(t, reference, plans, frozenset({"aws"}), frozenset(), {}, {}, served)
+
+    d = reconcile(view(100, ()), SteeringMemory())
+    mixed = ServedSplit(115, "pos", {"aws": 0.2, "gcp": 0.45, "azure": 0.35}, window_s=15)  # 100..115 straddles it
+    d = reconcile(view(115, (mixed,)), d.memory)
+    assert not [a for a in d.actions if isinstance(a, RaiseDrift)]
+    later = ServedSplit(130, "pos", {"aws": 0.2, "gcp": 0.45, "azure": 0.35}, window_s=15)
+    assert [a for a in reconcile(view(130, (later,)), d.memory).actions if isinstance(a, RaiseDrift)]

@@ -68,6 +68,9 @@ class ServedSplit:
     t_s: float
     service: str
     shares: dict[str, float]
+    # Length of the measurement ending at t_s (0: an instant). Steering compares only splits measured
+    # wholly after a weight change took effect: a window straddling the change mixes old and new.
+    window_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,15 @@ order, each on the facts the ones before it decided in the same step:
   2. replication  (actor "replication") lag, RPO exposure, caught-up copies, stalls
   3. rotation     (actor "steering")    which clouds leave the rotation (hold-down)
   4. canary       (actor "canary")      returning clouds' fraction of their normal share
-  5. failover     (actor "failover")    the seed's sequence: gate, promote, standby, deferral, recovery
-  6. steering     (actor "steering")    weights per service, drift against the served split
-  7. autoscaler   (actor "autoscaler")  pods and node pools for the load the new weights bring
-  8. incidents    (actor "incidents")   correlation and PagerDuty pages
+  5. steering     (actor "steering")    weights per service, drift against the served split
+  6. failover     (actor "failover")    the seed's sequence: gate, promote, standby, deferral, recovery
+  7. steering     (actor "steering")    again, for services failover moved in this step (tier 3)
+  8. autoscaler   (actor "autoscaler")  pods and node pools for the load the new weights bring
+  9. incidents    (actor "incidents")   correlation and PagerDuty pages
+
+Steering runs before failover so the timeline reads as the seed's sequence (tier 1 re-routed, then the
+replication gate and tier 2), and once more after it, level-triggered, so a service rescheduled in
+this step gets its weights in the same step, after the Reschedule that made them possible.
 
 The plane holds no decision of its own: it buffers observations, builds each controller's view from
 the spec, the plan and the other controllers' memories, and keeps their memories between steps. The
@@ -151,6 +156,15 @@ class Plane:
         )
         emit("canary", can.actions, can.requeue_after_s)
         returning = can.memory.returning(edge.canary_steps)
+        unhealthy = frozenset((c, s) for (v, c, s), e in h.memory.endpoints.items() if v == EDGE and not e.healthy)
+
+        def steer(moved: Mapping[str, str], served: tuple[ServedSplit, ...], memory: SteeringMemory) -> SteeringMemory:
+            view = steering.SteeringView(now_s, self._platform, self._services, out_set, unhealthy, returning, moved, served)
+            d = steering.reconcile(view, memory)
+            emit("steering", d.actions, d.requeue_after_s)
+            return d.memory
+
+        steered = steer(st.failover.moved(), splits, st.steering)
         fo = failover.reconcile(
             failover.FailoverView(
                 now_s, self._platform, self._services, out_set, frozenset(c for c in clouds if c not in returning),
@@ -159,15 +173,8 @@ class Plane:
             st.failover,
         )
         emit("failover", fo.actions, fo.requeue_after_s)
-        unhealthy = frozenset((c, s) for (v, c, s), e in h.memory.endpoints.items() if v == EDGE and not e.healthy)
-        ste = steering.reconcile(
-            steering.SteeringView(
-                now_s, self._platform, self._services, out_set, unhealthy, returning, fo.memory.moved(), splits
-            ),
-            st.steering,
-        )
-        emit("steering", ste.actions, ste.requeue_after_s)
-        weights = {name: dict(a.weights) for name, a in ste.memory.asked.items()}
+        steered = steer(fo.memory.moved(), (), steered)
+        weights = {name: dict(a.weights) for name, a in steered.asked.items()}
         auto = autoscaler.reconcile(
             AutoscalerView.build(
                 self._scaling_platform, self._services, self._samples.values(), self._pools.values(), weights,
@@ -193,7 +200,7 @@ class Plane:
             st.incidents,
         )
         emit("incidents", inc.actions, inc.requeue_after_s)
-        self._state = PlaneState(h.memory, r.memory, rot.memory, can.memory, fo.memory, ste.memory, auto.memory, inc.memory)
+        self._state = PlaneState(h.memory, r.memory, rot.memory, can.memory, fo.memory, steered, auto.memory, inc.memory)
         # Every controller ran, so every wake-up is fresh: the old ones are replaced, not merged.
         self._wakeups = {}
         for actor, at in wakes:

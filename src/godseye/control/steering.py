@@ -22,8 +22,10 @@ The seed's "Update routing table: remove AWS endpoints", "Route 60% to GCP / 40%
 - Fail open: if no healthy cloud is left for a service, the weights are restored to all its clouds
   (like Route 53 serving every record when all are unhealthy): dropping everything is never better.
 - `SetWeights` only when a service's weights change (level-triggered).
-- Drift: `propagation_s` after a change, the served split (`ServedSplit`) is compared with the split
-  asked for; off by more than `drift_tolerance_pct` in any cloud raises `RaiseDrift` once per episode.
+- Drift: a served split (`ServedSplit`) measured wholly after the change took effect (its window starts
+  `propagation_s` or more after it) is compared with the split asked for; off by more than
+  `drift_tolerance_pct` in any cloud raises `RaiseDrift` once per episode (until it is back within
+  tolerance or the weights change).
 """
 
 from __future__ import annotations
@@ -222,7 +224,7 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
 
 def _drift(split: ServedSplit | None, ask: Asked, due_s: float, tolerance_pct: float) -> str | None:
     """Why the served split is off from the one asked for, or None when it is within tolerance (or too early)."""
-    if split is None or split.t_s < due_s:
+    if split is None or split.t_s - split.window_s < due_s:
         return None
     clouds = sorted(set(ask.weights) | set(split.shares))
     gaps = {c: split.shares.get(c, 0.0) * 100 - ask.weights.get(c, 0) for c in clouds}
@@ -231,4 +233,4 @@ def _drift(split: ServedSplit | None, ask: Asked, due_s: float, tolerance_pct: f
         return None
     return (f"{worst} served {split.shares.get(worst, 0.0) * 100:.1f}% but was asked for {ask.weights.get(worst, 0)}% "
             f"(off by {abs(gaps[worst]):.1f} points > drift_tolerance_pct {tolerance_pct:g}), "
-            f"measured at t={split.t_s:g}s, {split.t_s - ask.set_at_s:g}s after the change")
+            f"measured over t={split.t_s - split.window_s:g}..{split.t_s:g}s, {split.t_s - ask.set_at_s:g}s after the change")
