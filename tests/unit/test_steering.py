@@ -214,3 +214,14 @@ def test_a_split_measured_across_the_change_is_not_drift(reference: Platform) ->
     assert not [a for a in d.actions if isinstance(a, RaiseDrift)]
     later = ServedSplit(130, "pos", {"aws": 0.2, "gcp": 0.45, "azure": 0.35}, window_s=15)
     assert [a for a in reconcile(view(130, (later,)), d.memory).actions if isinstance(a, RaiseDrift)]
+
+
+def test_a_standby_still_in_its_canary_is_not_fully_in(reference: Platform) -> None:
+    plan = plan_of(reference, "search")
+    (active,), (standby,) = plan.active_clouds, plan.standby_clouds
+    # Both back, both stabilizing: the planned active cloud carries it, not the half-returned standby.
+    w, rule = weights(reference, "search", canary={active: 0.0, standby: 0.0})
+    assert w[active] == 100 and "(in canary)" in rule
+    # Active still out: the standby in its canary is all there is.
+    w, rule = weights(reference, "search", {active}, canary={standby: 0.05})
+    assert w[standby] == 100 and "(in canary)" in rule

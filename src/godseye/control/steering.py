@@ -160,14 +160,20 @@ def weights_for(
     """Weights of one service and the rule that produced them (pure; also used by tests and the twin)."""
     normal = _normal(plan, platform, moved)
     excluded = frozenset(c for c in platform.clouds if c in view_out or (c, plan.name) in unhealthy)
-    returning = {c: f for c, f in canary.items() if c not in excluded and normal.get(c, 0) > 0 and f < 1}
-    base = _survivors(platform, plan, normal, excluded | frozenset(returning))
+    # Clouds in their canary are not fully in for any service, standbys included.
+    in_canary = frozenset(c for c, f in canary.items() if c not in excluded and f < 1)
+    returning = {c: canary[c] for c in platform.clouds if c in in_canary and normal.get(c, 0) > 0}
+    base = _survivors(platform, plan, normal, excluded | in_canary)
     if base is None:
+        # Only clouds still in their canary can carry it: they get everything, not a fraction. Its
+        # normal clouds first, else its standbys; a cloud in canary beats failing open to dead ones.
         if returning:
-            # Only clouds still in their canary can carry it: they get everything, not a fraction.
             only = whole_percents({c: float(normal[c]) for c in returning})
+        else:
+            only = whole_percents({c: capacity(platform, c) for c in plan.standby_clouds if c in in_canary})
+        if only:
             return ({c: only.get(c, 0) for c in platform.clouds},
-                    f"only {', '.join(returning)} (in canary) can carry {plan.name}: all traffic there")
+                    f"only {', '.join(c for c, w in only.items() if w > 0)} (in canary) can carry {plan.name}: all traffic there")
         carrying = [c for c in platform.clouds if normal.get(c, 0) > 0]
         return (dict(normal), f"fail open: no healthy cloud left for {plan.name} "
                 f"({', '.join(carrying)} all out or unhealthy); keeping traffic on all of them")
