@@ -1,0 +1,1 @@
+"""The lab's PostgreSQL triplet: one real cluster per lab cloud, streaming replication, gated failover."""

@@ -1,0 +1,137 @@
+"""Clients that write numbered rows to whichever cluster is primary and record every acknowledgement.
+
+Each writer owns the numbers n = k, k + W, k + 2W, ... and writes them in order at a steady rate.
+A write is acknowledged when its transaction's COMMIT returned; with synchronous quorum replication
+that means a second cloud flushed it. A write whose outcome is unknown (connection cut, server
+gone) is retried with the same n, and the insert is guarded by `NOT EXISTS`, so a retry of a write
+that did commit finds it instead of adding it twice (the idempotent retry every client of a failing
+database needs). The same transaction checks the fencing epoch: a writer whose pointer is older or
+newer than the cluster it reached writes nothing there and re-reads the pointer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from godseye.live.pg.cluster import APP_USER, DB_NAME
+from godseye.live.pg.pointer import PrimaryPointer, read_pointer
+from godseye.live.pg.session import Session
+
+RETRY_PAUSE_S = 0.02
+WRITE_TIMEOUT_S = 1.0  # a commit takes milliseconds; one stuck this long is cut and retried
+
+CREATE_SQL = """
+CREATE TABLE IF NOT EXISTS writes (
+    run text NOT NULL, n bigint NOT NULL, epoch integer NOT NULL, writer integer NOT NULL,
+    at timestamptz NOT NULL DEFAULT clock_timestamp())
+"""
+# Deliberately no unique constraint: duplicates must stay detectable, not be hidden by the schema.
+INDEX_SQL = "CREATE INDEX IF NOT EXISTS writes_run_n ON writes (run, n)"
+WRITE_SQL = """
+WITH f AS (SELECT epoch FROM godseye_fence WHERE epoch = %(epoch)s),
+     ins AS (INSERT INTO writes (run, n, epoch, writer)
+             SELECT %(run)s, %(n)s, f.epoch, %(writer)s FROM f
+             WHERE NOT EXISTS (SELECT 1 FROM writes WHERE run = %(run)s AND n = %(n)s)
+             RETURNING 1)
+SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM ins), txid_current()
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    n: int
+    t_s: float  # monotonic clock, when COMMIT returned
+    cloud: str
+    epoch: int
+
+
+class Fenced(Exception):
+    """The cluster reached is not the primary of the writer's epoch."""
+
+
+def app_conninfo(pointer: PrimaryPointer, synchronous: bool = True) -> str:
+    options = "" if synchronous else " options='-c synchronous_commit=local'"
+    return (f"host={pointer.host} port={pointer.port} user={APP_USER} dbname={DB_NAME} connect_timeout=2 "
+            f"target_session_attrs=read-write application_name=godseye-writer{options}")
+
+
+class Writer:
+    def __init__(self, root: Path, run: str, index: int, count: int, rate_per_s: float, synchronous: bool = True) -> None:
+        self.root = root
+        self.run = run
+        self.index = index
+        self.count = count
+        self.interval_s = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
+        self.synchronous = synchronous
+        self.acks: list[Ack] = []
+        self.failed_attempts = 0
+        self.fenced_attempts = 0
+        self.session: Session | None = None
+        self._session_key: tuple[str, int, int] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"pg-writer-{index}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, join_s: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(join_s)
+        if self.session is not None:
+            self.session.close()
+
+    def abort_if_stuck(self) -> None:
+        session = self.session
+        if session is not None:
+            session.abort_if_stuck(WRITE_TIMEOUT_S)
+
+    def _session(self, pointer: PrimaryPointer) -> Session:
+        key = (pointer.host, pointer.port, pointer.epoch)
+        if self.session is None or self._session_key != key:
+            if self.session is not None:
+                self.session.close()
+            self.session = Session(app_conninfo(pointer, self.synchronous))
+            self._session_key = key
+        return self.session
+
+    def _run(self) -> None:
+        n = self.index
+        due = time.monotonic()
+        while not self._stop.is_set():
+            if self._write(n):
+                n += self.count
+                due = max(due + self.interval_s, time.monotonic() - 1.0)  # no burst to catch up after an outage
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+
+    def _write(self, n: int) -> bool:
+        """One attempt: True once n is acknowledged (inserted now, or found from an earlier attempt)."""
+        pointer = read_pointer(self.root)
+        if pointer is None or pointer.hold:
+            self._stop.wait(RETRY_PAUSE_S)
+            return False
+        session = self._session(pointer)
+        params = {"epoch": pointer.epoch, "run": self.run, "n": n, "writer": self.index}
+        try:
+            def work(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+                row = conn.execute(WRITE_SQL, params).fetchone()
+                if row is None or row[0] == 0:
+                    raise Fenced(f"epoch {pointer.epoch} is not the epoch of {pointer.primary}")
+
+            session.call(work)
+        except Fenced:
+            self.fenced_attempts += 1
+            self._stop.wait(RETRY_PAUSE_S)
+            return False
+        except (psycopg.Error, OSError):
+            self.failed_attempts += 1
+            self._stop.wait(RETRY_PAUSE_S)
+            return False
+        self.acks.append(Ack(n, time.monotonic(), pointer.primary, pointer.epoch))
+        return True
