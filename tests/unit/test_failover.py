@@ -20,17 +20,21 @@ from godseye.control.actions import (
     ScaleService,
 )
 from godseye.control.failover import TRANSITIONS, FailoverMemory, FailoverView, gate_timeout_s, reconcile
+from godseye.control.replication import targets_from_platform
 from godseye.plan.placement import place_services
 from godseye.policy.tiers import tier_table
 from godseye.spec.models import Platform
 
 CLOUDS = ("aws", "gcp", "azure")
+WRITES_PER_S = 1000  # positions acknowledged per second in the fake
 
 
 @dataclass(frozen=True)
 class Lag:
     cloud: str
     caught_up: bool
+    lag_pos: int
+    exposure_pos: int
 
 
 @dataclass
@@ -64,8 +68,17 @@ class FakeFacts:
         best = self.best_survivor(datastore, excluding_clouds or ())
         return None if best is None else max(0, self.acked[datastore] - self.received[(datastore, best)])
 
+    def exposure_s(self, datastore: str, excluding_clouds: Iterable[str] | None = None) -> float:
+        gap = self.exposure_pos(datastore, excluding_clouds)
+        return float("inf") if gap is None else gap / WRITES_PER_S
+
     def lags(self, datastore: str) -> tuple[Lag, ...]:
-        return tuple(Lag(c, self.caught_up(datastore, c)) for c in CLOUDS if (datastore, c) in self.received)
+        acked = self.acked[datastore]
+        return tuple(
+            Lag(c, self.caught_up(datastore, c), acked - self.replayed[(datastore, c)], acked - self.received[(datastore, c)])
+            for c in CLOUDS
+            if (datastore, c) in self.received
+        )
 
     def catch_up(self, datastore: str, cloud: str) -> None:
         self.received[(datastore, cloud)] = self.replayed[(datastore, cloud)] = self.acked[datastore]
@@ -223,3 +236,23 @@ def test_every_phase_has_a_way_out_and_unknown_events_are_errors() -> None:
     assert all(any(p == src for src, _ in TRANSITIONS) for p in phases - {"closed"})
     with pytest.raises(KeyError):
         TRANSITIONS[("closed", "cloud_back")]
+
+
+def test_async_datastore_promoted_early_when_its_loss_is_within_rpo(seed: Platform) -> None:
+    f = facts_for(seed)
+    # catalog (tier 2, async) and orders (tier 1, RPO 0): survivors received 0.2 s less and replayed it all.
+    target = targets_from_platform(seed)["catalog"].rpo_target_s
+    assert target > 0.2
+    for store in ("catalog", "orders"):
+        for c in ("gcp", "azure"):
+            f.received[(store, c)] = f.replayed[(store, c)] = 800
+    d = Driver(seed, f)
+    out = d.at(10.0, {"aws"})
+    early = [a for a in out if isinstance(a, PromoteReplica) and a.datastore == "catalog"]
+    assert early and f"within the RPO target {target:g}s" in early[0].reason and "200 acknowledged positions" in early[0].reason
+    assert not [a for a in out if isinstance(a, PromoteReplica) and a.datastore == "orders"]  # RPO 0 waits
+    # A replica still replaying what it received is not promoted early.
+    g = facts_for(seed)
+    g.received[("catalog", "gcp")], g.replayed[("catalog", "gcp")] = 800, 700
+    g.received[("catalog", "azure")], g.replayed[("catalog", "azure")] = 700, 700
+    assert not [a for a in Driver(seed, g).at(10.0, {"aws"}) if isinstance(a, PromoteReplica) and a.datastore == "catalog"]

@@ -9,8 +9,10 @@ Phases (TRANSITIONS below is the whole machine):
                   chosen, and it is promoted once it has replayed the newest acknowledged position. The
                   wait is bounded by `gate_timeout_s`, the RTO of the most critical tier using the
                   datastore (waiting longer would miss that RTO anyway); at the timeout it is promoted
-                  regardless and the acknowledged writes it lacks are reported as lost. The other
-                  survivors follow the new primary, then writes are released.
+                  regardless and the acknowledged writes it lacks are reported as lost. An asynchronous
+                  datastore (RPO target > 0) is promoted early once the survivor replayed all it received
+                  and what it never received is within the RPO target: nothing more can arrive from a
+                  dead primary. The other survivors follow the new primary, then writes are released.
 - standby_active: replication confirmed: tier-2 services whose active cloud failed get their warm standby
                   activated at full size, and the survivors' node pools grow with the load they took on.
 - failed_over:    after each tier's `deferral_s` (tier 3: the seed's T=5min), services that ran only in
@@ -44,6 +46,7 @@ from godseye.control.actions import (
 )
 from godseye.control.decision import Decision
 from godseye.control.observations import NodePoolStatus
+from godseye.control.replication import targets_from_platform
 from godseye.plan.model import ServicePlan
 from godseye.policy.split import capacity, redistribute
 from godseye.policy.tiers import datastore_tiers, tier_table
@@ -72,6 +75,10 @@ class CopyLag(Protocol):
     def cloud(self) -> str: ...
     @property
     def caught_up(self) -> bool: ...
+    @property
+    def lag_pos(self) -> int: ...  # newest acked - replayed
+    @property
+    def exposure_pos(self) -> int: ...  # newest acked - received
 
 
 class ReplicationFacts(Protocol):
@@ -84,6 +91,7 @@ class ReplicationFacts(Protocol):
     def best_survivor(self, datastore: str, excluding_clouds: Iterable[str] = ()) -> str | None: ...
     def caught_up(self, datastore: str, cloud: str) -> bool: ...
     def exposure_pos(self, datastore: str, excluding_clouds: Iterable[str] | None = None) -> int | None: ...
+    def exposure_s(self, datastore: str, excluding_clouds: Iterable[str] | None = None) -> float: ...
     def lags(self, datastore: str) -> Sequence[CopyLag]: ...
 
 
@@ -105,6 +113,7 @@ class Gate:
     old_primary: str
     started_s: float
     timeout_s: float
+    rpo_s: float  # the datastore's RPO target (the replication watch's), for promoting without waiting
     state: GateState = "holding"
     new_primary: str | None = None
     lost_pos: int | None = None  # acknowledged positions the new primary never received (timeout only)
@@ -249,7 +258,7 @@ def _reroute(incident: Incident, step: _Step) -> Incident:
                 continue
             timeout = gate_timeout_s(view.platform, store)
             gates = [g for g in gates if g.datastore != store]
-            gates.append(Gate(store, cloud, view.now_s, timeout))
+            gates.append(Gate(store, cloud, view.now_s, timeout, targets_from_platform(view.platform)[store].rpo_target_s))
             step.actions.append(HoldWrites(store, True, (
                 f"primary of {store} was in {cloud}: writes wait until a survivor has replayed position "
                 f"{facts.newest_acked(store)} (at most {timeout:g}s, the tier's RTO); reads continue")))
@@ -266,8 +275,8 @@ def _gate(incident: Incident, step: _Step, incidents: Mapping[str, Incident]) ->
             continue
         deadline = gate.started_s + gate.timeout_s
         chosen = facts.best_survivor(gate.datastore, view.out | {cloud}) if facts is not None else None
-        caught_up = facts is not None and chosen is not None and facts.caught_up(gate.datastore, chosen)
-        if not caught_up and view.now_s < deadline:
+        verdict = _verdict(gate, chosen, facts, view)
+        if verdict is None and view.now_s < deadline:
             step.wake_at(deadline)
             gates.append(gate)
             continue
@@ -277,7 +286,7 @@ def _gate(incident: Incident, step: _Step, incidents: Mapping[str, Incident]) ->
                 "nothing to promote; writes released (they fail until a copy returns)")))
             gates.append(replace(gate, state="released"))
             continue
-        gates.append(_promote(gate, chosen, facts, caught_up, step))
+        gates.append(_promote(gate, chosen, facts, verdict or "timeout", step))
     incident = replace(incident, gates=tuple(gates))
     if any(g.state == "holding" for g in gates):
         return incident
@@ -287,12 +296,41 @@ def _gate(incident: Incident, step: _Step, incidents: Mapping[str, Incident]) ->
     return _go(_tier2(incident, step, incidents), "replication_confirmed", view.now_s)
 
 
-def _promote(gate: Gate, chosen: str, facts: ReplicationFacts, caught_up: bool, step: _Step) -> Gate:
+Verdict = Literal["caught_up", "within_rpo", "timeout"]
+
+
+def _verdict(gate: Gate, chosen: str | None, facts: ReplicationFacts | None, view: FailoverView) -> Verdict | None:
+    """Why the gate may promote `chosen` now, or None to keep waiting (until the timeout).
+
+    Caught up: it replayed the newest acknowledged position. Within RPO: it replayed everything it
+    received and what it never received is within the datastore's RPO target (strictly below it, as
+    the watch judges breaches); waiting longer cannot bring more while the old primary is gone. An RPO
+    target of 0 (synchronous) never qualifies: those wait for the whole acknowledged history.
+    """
+    if facts is None or chosen is None:
+        return None
+    if facts.caught_up(gate.datastore, chosen):
+        return "caught_up"
+    if gate.rpo_s <= 0:
+        return None
+    copy = next((lag for lag in facts.lags(gate.datastore) if lag.cloud == chosen), None)
+    replayed_all = copy is not None and copy.lag_pos <= copy.exposure_pos
+    if replayed_all and facts.exposure_s(gate.datastore, view.out | {gate.old_primary}) < gate.rpo_s:
+        return "within_rpo"
+    return None
+
+
+def _promote(gate: Gate, chosen: str, facts: ReplicationFacts, verdict: Verdict, step: _Step) -> Gate:
     view = step.view
     acked = facts.newest_acked(gate.datastore)
-    lost = None if caught_up else facts.exposure_pos(gate.datastore, view.out | {gate.old_primary})
-    if caught_up:
+    excluded = view.out | {gate.old_primary}
+    lost = None if verdict == "caught_up" else facts.exposure_pos(gate.datastore, excluded)
+    if verdict == "caught_up":
         why = f"{chosen} replayed the newest acknowledged position {acked} (replication confirmed caught up)"
+    elif verdict == "within_rpo":
+        why = (f"{chosen} replayed all it received; the {lost} acknowledged positions it never received "
+               f"(~{facts.exposure_s(gate.datastore, excluded):.3g}s of writes) are within the RPO target "
+               f"{gate.rpo_s:g}s: promoting without waiting for the timeout")
     else:
         why = (f"gate timeout {gate.timeout_s:g}s reached before {chosen} replayed position {acked}: promoting anyway, "
                f"{lost if lost is not None else 'unknown'} acknowledged positions lost")
