@@ -1,0 +1,73 @@
+"""Black Friday on the reference platform, compressed to a 4 h event so the test runs in seconds.
+
+The same 4x peak, 20% pre-scale buffer, 15 min stability and 10%-per-5-minutes scale-down as the
+24 h event (`godseye drill black-friday` plays the full day; `godseye bench` times it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import cache
+
+from drillkit import drill_text, variant
+
+from godseye.control.actions import ScaleService
+from godseye.plan.placement import place_services
+from godseye.sim.result import DrillResult, TimelineEntry
+
+EVENT = 'black-friday: {start: "2026-11-27T00:00:00Z", duration_s: 86400, peak_multiplier: 4.0, ramp_s: 21600}'
+SHORT = 'black-friday: {start: "2026-11-27T00:00:00Z", duration_s: 14400, peak_multiplier: 4.0, ramp_s: 3600}'
+LEAD_S = 2400.0
+
+
+@cache
+def black_friday() -> DrillResult:
+    platform = variant({EVENT: SHORT})
+    scenario = f"{{name: bf-short, duration_s: 25200, traffic: {{event: black-friday, event_lead_s: {LEAD_S}}}}}"
+    return drill_text(platform, scenario)
+
+
+def scales(r: DrillResult, service: str, cloud: str) -> list[TimelineEntry]:
+    return [e for e in r.timeline if e.actor == "autoscaler" and e.detail.get("action") == ScaleService.__name__
+            and e.detail.get("service") == service and e.detail.get("cloud") == cloud]
+
+
+def test_prescaling_happens_before_the_event_starts() -> None:
+    r = black_friday()
+    early = [e for e in r.timeline if e.actor == "autoscaler" and e.t_s < LEAD_S and "pre-scale" in str(e.detail["reason"])]
+    assert early, "no pre-scale before the event"
+    baseline = next(p for p in place_services(variant({EVENT: SHORT})) if p.name == "pos")
+    target = max(int(e.detail["replicas"]) for e in scales(r, "pos", "aws") if e.t_s < LEAD_S)
+    # The peak share of pos in aws at 4x, and more for the buffer.
+    assert target > 4 * baseline.rps * baseline.weights["aws"] / 100 / baseline.pod_rps
+
+
+def test_tier1_p99_stays_within_sla_at_the_peak() -> None:
+    r = black_friday()
+    for s in r.services:
+        if s.tier == 1:
+            assert s.rto_s == 0 and s.requests_failed == 0, s
+
+
+def test_scale_down_is_gradual_and_stops_at_the_floor() -> None:
+    r = black_friday()
+    platform = variant({EVENT: SHORT})
+    a = platform.autoscaling
+    plan = next(p for p in place_services(platform) if p.name == "pos")
+    floor = math.ceil(plan.placement["aws"].replicas * (1 + a.floor_buffer))
+    event_end = LEAD_S + 14400
+    downs = []
+    previous = None
+    for e in scales(r, "pos", "aws"):
+        n = int(e.detail["replicas"])
+        if previous is not None and n < previous:
+            downs.append((e.t_s, previous, n))
+        previous = n
+    assert downs, "no scale-down"
+    assert all(t >= event_end - 3600 for t, _, _ in downs)  # only once traffic heads back to baseline
+    for (t1, _, _), (t2, _, _) in itertools.pairwise(downs):
+        assert t2 - t1 >= a.scale_down_interval_s - 1e-6
+    for _, before, after in downs:
+        assert after >= math.floor(before * (1 - a.scale_down_step)) and after >= floor
+    assert previous is not None and previous < max(before for _, before, _ in downs)

@@ -1,0 +1,53 @@
+"""Changing an input moves the result: the twin measures, it does not copy the seed's numbers."""
+
+from __future__ import annotations
+
+from drillkit import AWS_DOWN, drill_text, reference, variant
+
+from godseye.plan.placement import place_services
+from godseye.policy.split import redistribute
+from godseye.sim.result import DrillResult
+
+INTERVAL = "health_check: {interval_s: 3,"
+SPLIT = "  failover_split: {aws: {gcp: 60, azure: 40}}"
+
+
+def service(r: DrillResult, name: str) -> float:
+    s = next(s for s in r.services if s.name == name)
+    assert s.rto_s is not None
+    return s.rto_s
+
+
+def test_reference_short_outage_meets_tier1() -> None:
+    r = drill_text(reference(), AWS_DOWN)
+    assert all(s.met for s in r.services if s.tier == 1)
+
+
+def test_a_20s_health_check_makes_tier1_miss() -> None:
+    r = drill_text(variant({INTERVAL: "health_check: {interval_s: 20,"}), AWS_DOWN)
+    tier1 = [s for s in r.services if s.tier == 1]
+    assert all(s.rto_s is not None and s.rto_s > s.rto_target_s for s in tier1)
+    assert r.verdict == "missed"
+
+
+def test_a_slower_node_boot_lengthens_tier2_rto() -> None:
+    # search fails over from aws to its warm standby in gcp, which needs new gcp nodes.
+    gcp_boot = "    node_boot_s: 180"
+    assert reference().clouds["gcp"].node_boot_s == 180
+    base = drill_text(reference(), AWS_DOWN)
+    slow = drill_text(variant({gcp_boot: "    node_boot_s: 420"}), AWS_DOWN)
+    assert service(slow, "search") > service(base, "search")
+    # Each extra second of boot is a second of RTO: the pods wait for the nodes.
+    assert service(slow, "search") - service(base, "search") > 0.8 * (420 - 180)
+
+
+def test_without_failover_split_the_split_follows_surviving_capacity() -> None:
+    # Give azure half of gcp's capacity so the proportional split is not a symmetric one.
+    platform = variant({SPLIT: "  failover_split: {}", "    max_nodes: 70\n    node_vcpu: 16\n    node_boot_s: 150":
+                        "    max_nodes: 35\n    node_vcpu: 16\n    node_boot_s: 150"})
+    r = drill_text(platform, AWS_DOWN)
+    normal = next(p for p in place_services(platform) if p.name == "pos").weights
+    expected, rule = redistribute(platform, normal, {"aws"})
+    assert "proportional" in rule
+    moved = [c for c in r.steering if c.service == "pos" and c.t_s > 0]
+    assert moved[0].weights == expected and expected["gcp"] > expected["azure"] > 0
