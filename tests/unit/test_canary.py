@@ -75,6 +75,7 @@ def test_first_step_waits_for_datastores_to_catch_up(reference: Platform) -> Non
         assert d.fraction() == 0.0
     d.at(910.0)
     assert d.fraction() == 0.05
+    assert [t for t, e in d.events() if e == "canary-waiting-for-data"] == [700.0]  # said once
 
 
 def test_lost_health_restarts_the_stabilization_clock(reference: Platform) -> None:

@@ -57,6 +57,7 @@ class CloudCanary:
     healthy_since_s: float | None = None  # start of the current run of continuous health (stabilizing)
     evidence: int = 0  # samples with traffic seen during the current step
     rollbacks: int = 0
+    waiting_for_data: bool = False  # stable long enough, held back by lagging datastore copies
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +134,21 @@ def _step_cloud(
             "(canary_stabilization_s) and its datastores have caught up")))
     if state.phase == "stabilizing":
         if cloud not in view.healthy:
-            return replace(state, healthy_since_s=None), None
+            return replace(state, healthy_since_s=None, waiting_for_data=False), None
         start = state.healthy_since_s if state.healthy_since_s is not None else now
         state = replace(state, healthy_since_s=start)
         ready_at = start + edge.canary_stabilization_s
         if now < ready_at:
             return state, ready_at - now
         if cloud not in view.caught_up:
+            # Returning traffic to stale copies is never worth the minutes, so this wait has no timeout;
+            # its bound is a person: the timeline says once that the canary is blocked on data.
             # Re-checked on every replication report; nothing to wake for on our own.
-            return state, None
+            if not state.waiting_for_data:
+                actions.append(Condition(cloud, "canary-waiting-for-data", (
+                    f"{cloud} healthy for {now - start:g}s but its datastore copies have not caught up with their "
+                    "primaries: the first step waits for them")))
+            return replace(state, waiting_for_data=True), None
         state = _go(state, "stable", since_s=now, healthy_since_s=start, step=0)
         actions.append(Condition(cloud, "canary-step", (
             f"{cloud} healthy for {now - start:g}s and its datastores caught up: step 1 of {len(steps)}, "
