@@ -18,7 +18,7 @@ ACTOR_STYLES = {
     "autoscaler": "bright_blue", "incidents": "red", "data": "green", "chaos": "bold red",
 }
 # Lines of one actor at one instant shown before the rest are summarised.
-MAX_SAME_INSTANT = 6
+MAX_SAME_INSTANT = 4
 
 
 def t_plus(t_s: float, zero_s: float) -> str:
@@ -36,6 +36,24 @@ def zero_of(r: DrillResult) -> float:
     return min((f.start_s for f in r.faults), default=0.0)
 
 
+def _merge_same_tail(group: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Lines that differ only in their first word ("pos weights ...", "cart weights ...") become one
+    line naming every subject, in order of first appearance."""
+    tails: dict[str, list[TimelineEntry]] = {}
+    for e in group:
+        _, _, tail = e.event.partition(" ")
+        tails.setdefault(tail if tail else e.event, []).append(e)
+    out = []
+    for tail, same in tails.items():
+        if len(same) == 1 or not tail:
+            out += same
+            continue
+        heads = ", ".join(x.event.partition(" ")[0] for x in same)
+        first = same[0]
+        out.append(TimelineEntry(first.t_s, first.actor, f"{heads} {tail}", first.detail))
+    return out
+
+
 def folded(timeline: tuple[TimelineEntry, ...]) -> list[tuple[TimelineEntry, int]]:
     """Entries with, for each, how many similar ones at the same instant were folded into it."""
     out: list[tuple[TimelineEntry, int]] = []
@@ -44,7 +62,7 @@ def folded(timeline: tuple[TimelineEntry, ...]) -> list[tuple[TimelineEntry, int
         j = i
         while j < len(timeline) and timeline[j].t_s == timeline[i].t_s and timeline[j].actor == timeline[i].actor:
             j += 1
-        group = timeline[i:j]
+        group = _merge_same_tail(list(timeline[i:j]))
         shown = group if len(group) <= MAX_SAME_INSTANT else group[: MAX_SAME_INSTANT - 1]
         out += [(e, 0) for e in shown]
         if len(shown) < len(group):
