@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from godseye.control.actions import Action, MarkCloud, MarkEndpoint
-from godseye.control.health import HealthMemory, HealthView, reconcile, votes_needed
+from godseye.control.health import HealthMemory, HealthView, reconcile, stale_after_s, votes_needed
 from godseye.control.observations import EDGE, ProbeResult
 from godseye.spec.models import HealthCheck
 
@@ -136,3 +136,26 @@ def test_level_triggered_and_out_of_order_probes_ignored() -> None:
     assert again.actions == () and again.memory == mem
     stale = reconcile(HealthView(13.0, check, CLOUDS, probes(1.0, set())), mem)
     assert stale.actions == () and stale.memory.clouds_down == {"aws"}
+
+
+def test_a_silent_vantage_point_stops_voting() -> None:
+    check = HealthCheck()
+    # edge and gcp see aws down: declared down at t=9.
+    mem, _ = run(check, [(3.0 * i, {(EDGE, "aws"), ("gcp", "aws")}) for i in range(1, 4)])
+    assert mem.clouds_down == {"aws"}
+    # gcp's prober goes silent; its last word ("down") must not keep counting forever.
+    silent = [p for p in probes(12.0, {(EDGE, "aws")}) if p.vantage != "gcp"]
+    still = reconcile(HealthView(12.0, check, CLOUDS, tuple(silent)), mem)
+    assert still.memory.clouds_down == {"aws"}  # 3 s of silence is just a late probe
+    later = 9.0 + stale_after_s(check) + 1
+    silent = [p for p in probes(later, {(EDGE, "aws")}) if p.vantage != "gcp"]
+    d = reconcile(HealthView(later, check, CLOUDS, tuple(silent)), still.memory)
+    assert d.memory.clouds_down == frozenset()  # edge alone out of (edge, azure) is no quorum
+    assert "1 of 2 vantage points" in next(a.reason for a in d.actions if isinstance(a, MarkCloud))
+
+
+def test_no_current_voter_keeps_the_verdict() -> None:
+    check = HealthCheck()
+    mem, _ = run(check, outage(check, "aws", 0.0, 12.0))
+    d = reconcile(HealthView(10_000.0, check, CLOUDS, ()), mem)
+    assert d.actions == () and d.memory.clouds_down == {"aws"}

@@ -13,8 +13,10 @@ partitions. Rules:
   healthy endpoint proves the cloud's network and control plane answer.
 - A cloud is declared down (`MarkCloud`) only when more than `cloud_down_quorum` of the vantage
   points that can vote see it down (all of them when the quorum is 1). Voters are the edge and every
-  other cloud not itself declared down (a dead cloud's probes say nothing). So a cut link between one
-  prober and one cloud is never an outage; it only moves that prober's own view.
+  other cloud not itself declared down (a dead cloud's probes say nothing), each only while its view
+  is current: a vantage point that has not probed the cloud for `stale_after_s` (a whole detection
+  cycle) neither votes nor counts. With no current voter at all the verdict stays as it was. So a
+  cut link between one prober and one cloud is never an outage; it only moves that prober's own view.
 - Probes are applied in time order; a probe older than the last one applied for the same
   (vantage, endpoint) is ignored, so a driver may hand in duplicates without changing the result.
 """
@@ -63,6 +65,10 @@ class HealthMemory:
             sorted(s for (v, c, s), h in self.endpoints.items() if v == EDGE and c == cloud and not h.healthy)
         )
 
+    def last_probe_s(self, vantage: str, cloud: str) -> float:
+        """When `vantage` last probed any endpoint of `cloud` (-inf if never)."""
+        return max((h.last_probe_s for (v, c, _), h in self.endpoints.items() if v == vantage and c == cloud), default=-math.inf)
+
     def sees_down(self, vantage: str, cloud: str) -> bool:
         """Every endpoint of `cloud` that `vantage` probes is unhealthy (and it probes at least one)."""
         states = [h for (v, c, _), h in self.endpoints.items() if v == vantage and c == cloud]
@@ -75,6 +81,12 @@ class HealthView:
     check: HealthCheck
     clouds: tuple[str, ...]  # spec order
     probes: tuple[ProbeResult, ...]  # new since the last call
+
+
+def stale_after_s(check: HealthCheck) -> float:
+    """How old a vantage point's newest probe may be for its view to count: one whole detection cycle
+    (enough probes to go unhealthy and healthy again) plus one probe's timeout."""
+    return check.interval_s * (check.failure_threshold + check.success_threshold) + check.timeout_s
 
 
 def votes_needed(quorum: float, voters: int) -> int:
@@ -128,9 +140,16 @@ def reconcile(view: HealthView, memory: HealthMemory) -> Decision[HealthMemory]:
     interim = HealthMemory(endpoints, memory.clouds_down, memory.cloud_since_s)
     down = set(memory.clouds_down)
     since = dict(memory.cloud_since_s)
+    fresh_from = view.now_s - stale_after_s(check)
     # Spec order, each verdict seeing the ones before it: a cloud just declared down stops voting.
+    # A view going stale can change a verdict without a new probe, but only while other vantage points
+    # still probe (or nobody votes and nothing changes), so their probes bring the next call: no requeue.
     for cloud in view.clouds:
-        voters = voters_for(cloud, view.clouds, frozenset(down))
+        voters = tuple(
+            v for v in voters_for(cloud, view.clouds, frozenset(down)) if interim.last_probe_s(v, cloud) >= fresh_from
+        )
+        if not voters:
+            continue
         seeing = [v for v in voters if interim.sees_down(v, cloud)]
         needed = votes_needed(check.cloud_down_quorum, len(voters))
         is_down = len(seeing) >= needed
