@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import threading
 import time
@@ -17,15 +18,55 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import psycopg
+from psycopg import pq
 
 T = TypeVar("T")
+
+CONNECT_TIMEOUT_S = 2.0
+CONNECT_POLL_S = 0.05
+
+
+def _never() -> bool:
+    return False
+
+
+def connect(
+    conninfo: str, give_up: Callable[[], bool] = _never, timeout_s: float = CONNECT_TIMEOUT_S
+) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit connection whose attempt stops as soon as `give_up()` says so.
+
+    A hung server accepts TCP and then never answers the startup packet: libpq would wait its whole
+    connect_timeout (2 s at least), while a writer wants to move the moment the primary changes.
+    """
+    pgconn = pq.PGconn.connect_start(conninfo.encode())
+    try:
+        deadline = time.monotonic() + timeout_s
+        status = pq.PollingStatus.WRITING  # libpq: wait for the socket to be writable, then poll
+        while status != pq.PollingStatus.OK:
+            if status == pq.PollingStatus.FAILED or pgconn.status == pq.ConnStatus.BAD:
+                raise psycopg.OperationalError(pgconn.error_message.decode(errors="replace").strip())
+            fd = pgconn.socket
+            if status == pq.PollingStatus.READING:
+                select.select([fd], [], [], CONNECT_POLL_S)
+            else:
+                select.select([], [fd], [], CONNECT_POLL_S)
+            if give_up() or time.monotonic() > deadline:
+                raise psycopg.OperationalError("connection attempt abandoned")
+            status = pq.PollingStatus(pgconn.connect_poll())
+    except BaseException:
+        pgconn.finish()
+        raise
+    conn: psycopg.Connection[tuple[object, ...]] = psycopg.Connection(pgconn)
+    conn.autocommit = True
+    return conn
 
 
 class Session:
     """A lazily (re)connected autocommit connection; `call` runs one unit of work on it."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, give_up: Callable[[], bool] = _never) -> None:
         self.conninfo = conninfo
+        self.give_up = give_up
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._busy_since: float | None = None
         self._lock = threading.Lock()
@@ -34,7 +75,7 @@ class Session:
         """Run `work`; any error closes the connection (the next call reconnects) and propagates."""
         try:
             if self._conn is None or self._conn.closed:
-                conn = psycopg.connect(self.conninfo, autocommit=True)
+                conn = connect(self.conninfo, self.give_up)
                 with self._lock:
                     self._conn = conn
             with self._lock:

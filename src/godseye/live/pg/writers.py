@@ -86,16 +86,22 @@ class Writer:
             self.session.close()
 
     def abort_if_stuck(self) -> None:
+        """From the watchdog: cut a commit stuck past WRITE_TIMEOUT_S, or at once when the pointer moved
+        away from the cluster it is waiting on (held, or another primary)."""
         session = self.session
         if session is not None:
-            session.abort_if_stuck(WRITE_TIMEOUT_S)
+            session.abort_if_stuck(0.0 if self._pointer_moved() else WRITE_TIMEOUT_S)
+
+    def _pointer_moved(self) -> bool:
+        pointer = read_pointer(self.root)
+        return pointer is None or pointer.hold or (pointer.host, pointer.port, pointer.epoch) != self._session_key
 
     def _session(self, pointer: PrimaryPointer) -> Session:
         key = (pointer.host, pointer.port, pointer.epoch)
         if self.session is None or self._session_key != key:
             if self.session is not None:
                 self.session.close()
-            self.session = Session(app_conninfo(pointer, self.synchronous))
+            self.session = Session(app_conninfo(pointer, self.synchronous), give_up=self._pointer_moved)
             self._session_key = key
         return self.session
 
