@@ -87,18 +87,28 @@ class Prober:
             await s.close()
         self._sessions.clear()
 
-    async def probe_round(self, endpoints: Sequence[Endpoint], clock: Callable[[], float]) -> list[ProbeResult]:
-        """One probe of every endpoint from every live vantage point, all in parallel; each result is
-        stamped with the time its probe started."""
-        jobs: list[Awaitable[ProbeResult]] = []
+    async def probe_round(
+        self, endpoints: Sequence[Endpoint], clock: Callable[[], float], spread_s: float = 0.0
+    ) -> list[ProbeResult]:
+        """One probe of every endpoint from every live vantage point, in parallel; each result is
+        stamped with the time its probe started. With `spread_s`, probe k of n starts k/n x spread_s
+        into the round instead of all at once (a burst of thousands of connections starves the loop)."""
+        pairs: list[tuple[Vantage, Endpoint]] = []
         for v in self.vantages:
             if v.name in self.silenced:
                 continue
             # A cloud does not vote on itself (the health controller counts the edge and the others).
-            jobs += [self._probe_endpoint(v, ep, clock()) for ep in endpoints if ep.cloud != v.name]
+            pairs += [(v, ep) for ep in endpoints if ep.cloud != v.name]
+        n = max(1, len(pairs))
+        jobs: list[Awaitable[ProbeResult]] = [
+            self._probe_endpoint(v, ep, clock, spread_s * k / n) for k, (v, ep) in enumerate(pairs)
+        ]
         return list(await asyncio.gather(*jobs))
 
-    async def _probe_endpoint(self, v: Vantage, ep: Endpoint, t_s: float) -> ProbeResult:
+    async def _probe_endpoint(self, v: Vantage, ep: Endpoint, clock: Callable[[], float], delay_s: float) -> ProbeResult:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        t_s = clock()
         session = self._sessions[v.name]
         replicas = await asyncio.gather(*(probe_url(session, u, self.timeout_s) for u in ep.health_urls))
         return combine(ep.cloud, ep.service, v.name, t_s, replicas)
