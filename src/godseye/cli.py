@@ -167,12 +167,15 @@ def scenarios() -> None:
 @input_errors_exit_2
 def bench(
     services: Annotated[int, typer.Option("--services", help="Services of the generated platform.")] = 1000,
-    hours: Annotated[float, typer.Option("--hours", help="Simulated hours of Black Friday per run.", min=0.1)] = 24.0,
+    hours: Annotated[float, typer.Option("--hours", help="Simulated hours of Black Friday on the reference.", min=0.1)] = 24.0,
+    generated_hours: Annotated[
+        float, typer.Option("--generated-hours", help="Simulated hours on each generated platform.", min=0.01)
+    ] = 1.0,
 ) -> None:
     """The twin's speed: simulated seconds per wall second, events per second, peak memory."""
     from godseye.bench import render_bench, run_bench
 
-    render_bench(run_bench(services, hours, progress=lambda msg: err.print(msg, highlight=False)), out)
+    render_bench(run_bench(services, hours, generated_hours, progress=lambda msg: err.print(msg, highlight=False)), out)
 
 
 def main() -> None:

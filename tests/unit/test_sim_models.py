@@ -218,3 +218,17 @@ def test_fault_schedule_orders_ends_before_starts() -> None:
     for ch in changes:
         fs.apply(ch)
     assert fs.cloud_up("a") and not fs.linked("b", "c") and fs.linked("a", "b")
+
+
+def test_vcpu_bookkeeping_matches_a_recount(small: Platform) -> None:
+    w = world(small, [[4, 0, 0], [0, 0, 0], [4, 0, 0]])
+    w.set_pods(0, 0, 6, t=0.0)  # preempts jobs
+    w.set_pods(1, 0, 3, t=1.0)
+    w.request_nodes(0, 4, t=1.0)
+    w.advance_to(120.0)
+    w.set_pods(0, 0, 1, t=130.0)  # scale-down frees room for the pending
+    w.set_cloud_up(0, False, 140.0)
+    w.set_cloud_up(0, True, 150.0)
+    w.advance_to(200.0)
+    assert np.allclose(w.vcpu_used(), w.recount_vcpu())
+    assert (w.vcpu_used() <= w.nodes_ready * w.node_vcpu + 1e-9).all()

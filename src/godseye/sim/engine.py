@@ -124,6 +124,8 @@ class Engine:
         self._sums = {k: np.zeros(self.placed.shape) for k in ("offered", "served", "busy", "p99")}
         self._sum_from = 0.0
         self._changes = sensors.ChangeFilter()
+        self._grid = sensors.SampleFilter(6, self.placed.shape)
+        self._split_grid = sensors.SampleFilter(len(self.clouds), (len(self.services), 1))
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> DrillResult:
@@ -278,7 +280,8 @@ class Engine:
         lag = self.platform.autoscaling.metrics_lag_s
         placed = self.placed | (self.world.pods_desired > 0)
         if span > 0:
-            for obs in sensors.samples(t, self.world, placed, self._sums, span, self.world.up, self._changes):
+            for obs in sensors.samples(t, self.world, placed, self._sums, span, self.world.up, self._grid,
+                                       self._split_grid):
                 self.outbox.append((t + lag, obs))
             self.rec.sample(t, self._sums, self.world)
         for obs in sensors.node_pools(t, self.world, self._changes):

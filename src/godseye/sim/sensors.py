@@ -94,30 +94,45 @@ def probes(t: float, world: World, ok: BoolArray, hung: BoolArray, placed: BoolA
     return out
 
 
+class SampleFilter:
+    """ChangeFilter for the (service, cloud) grid at once, in numpy: the hot path of big platforms."""
+
+    def __init__(self, rows: int, shape: tuple[int, int]) -> None:
+        self._last = np.full((rows, *shape), np.nan)
+        self._when = np.full(shape, -np.inf)
+
+    def changed(self, t: float, values: FloatArray, candidates: BoolArray) -> BoolArray:
+        last = self._last
+        differs = (np.abs(values - last) > CHANGE_TOLERANCE * np.maximum(np.maximum(np.abs(values), np.abs(last)), 1.0))
+        mask: BoolArray = candidates & (differs.any(axis=0) | np.isnan(last[0]) | (t - self._when >= HEARTBEAT_S))
+        self._last[:, mask] = values[:, mask]
+        self._when[mask] = t
+        return mask
+
+
 def samples(t: float, world: World, placed: BoolArray, sums: dict[str, FloatArray], span_s: float,
-            cloud_up: list[bool], changes: ChangeFilter) -> list[Observation]:
+            cloud_up: list[bool], grid: SampleFilter, split_grid: SampleFilter) -> list[Observation]:
     out: list[Observation] = []
     span = max(span_s, 1e-9)
-    for s, j in zip(*np.nonzero(placed), strict=True):
-        offered = float(sums["offered"][s, j]) / span
-        served = float(sums["served"][s, j]) / span
-        busy = float(sums["busy"][s, j]) / span
-        ready = int(world.pods_ready[s, j]) if cloud_up[j] else 0
-        p99 = min(float(sums["p99"][s, j]) / span, CLIENT_TIMEOUT_MS)
-        util = busy
-        u = min(busy * RATED_UTILIZATION, SATURATED_U)
-        queue = ready * u / (1.0 - u)  # M/M/1 mean number in system, per pod, summed
-        if changes.passes((s, j), t, (offered, served, offered - served, p99, util, float(ready))):
-            out.append(ServiceSample(t, world.clouds[j], world.services[s], offered, served, offered - served, p99, util,
-                                     queue, ready))
-    for s, sname in enumerate(world.services):
-        served_row = sums["served"][s]
-        total = float(served_row.sum())
-        if total > 0:
-            shares = {c: float(served_row[j]) / total for j, c in enumerate(world.clouds)}
-            # Shares are fractions: compare them in percent points, not relatively.
-            if changes.passes(("split", s), t, tuple(v * 100 for v in shares.values())):
-                out.append(ServedSplit(t, sname, shares))
+    offered = sums["offered"] / span
+    served = sums["served"] / span
+    util = sums["busy"] / span
+    p99 = np.minimum(sums["p99"] / span, CLIENT_TIMEOUT_MS)
+    ready = np.where(np.array(cloud_up, dtype=np.bool_)[None, :], world.pods_ready, 0).astype(np.float64)
+    values = np.stack([offered, served, offered - served, p99, util, ready])
+    u = np.minimum(util * RATED_UTILIZATION, SATURATED_U)
+    queue = ready * u / (1.0 - u)  # M/M/1 mean number in system, per pod, summed
+    for s, j in zip(*np.nonzero(grid.changed(t, values, placed)), strict=True):
+        out.append(ServiceSample(t, world.clouds[j], world.services[s], float(offered[s, j]), float(served[s, j]),
+                                 float(offered[s, j] - served[s, j]), float(p99[s, j]), float(util[s, j]),
+                                 float(queue[s, j]), int(ready[s, j])))
+    totals = sums["served"].sum(axis=1)
+    served_any = totals > 0
+    shares = sums["served"] / np.where(served_any, totals, 1.0)[:, None]
+    # Shares are fractions: compared as percents, so a 2% tolerance is about one percent point.
+    moved = split_grid.changed(t, (shares * 100).T[:, :, None], served_any[:, None])[:, 0]
+    for s in np.flatnonzero(moved):
+        out.append(ServedSplit(t, world.services[s], {c: float(shares[s, j]) for j, c in enumerate(world.clouds)}))
     return out
 
 

@@ -62,6 +62,7 @@ class World:
         self.pods_starting = np.zeros((len(services), len(cl)), dtype=np.int64)
         self.pods_desired = initial.astype(np.int64).copy()
         self.pods_ready = np.zeros_like(self.pods_desired)
+        self._used = np.zeros(len(cl))
         # Placement order for pending pods: tier first, then spec order.
         self._order = sorted(range(len(services)), key=lambda i: (tiers[i], i))
         self.tiers = list(tiers)
@@ -75,6 +76,12 @@ class World:
 
     # -- capacity ------------------------------------------------------------------------------
     def vcpu_used(self) -> npt.NDArray[np.float64]:
+        """vCPU held by ready and starting pods per cloud (kept up to date on every change, so a
+        scale of one service costs the same however many services there are)."""
+        return self._used
+
+    def recount_vcpu(self) -> npt.NDArray[np.float64]:
+        """vCPU per cloud counted from scratch: what `vcpu_used` must always equal (checked in tests)."""
         result: npt.NDArray[np.float64] = ((self.pods_ready + self.pods_starting) * self.pod_vcpu[:, None]).sum(axis=0)
         return result
 
@@ -173,9 +180,10 @@ class World:
 
     # -- placement -----------------------------------------------------------------------------
     def _place_all(self, t: float, instant: bool = False) -> None:
+        pending = self.pods_desired != self.pods_ready + self.pods_starting
         for s in self._order:
-            for c in range(len(self.clouds)):
-                self._fit(s, c, t, instant)
+            for c in np.flatnonzero(pending[s]):
+                self._fit(s, int(c), t, instant)
 
     def _fit(self, s: int, c: int, t: float, instant: bool = False) -> None:
         want = int(self.pods_desired[s, c])
@@ -194,8 +202,10 @@ class World:
             return
         if instant:
             self.pods_ready[s, c] += n
+            self._used[c] += n * self.pod_vcpu[s]
         elif len(self._starting) < MAX_PENDING_BATCHES:
             self.pods_starting[s, c] += n
+            self._used[c] += n * self.pod_vcpu[s]
             self._starting.append((t + self.pod_start_s[c], s, c, n))
 
     def _preempt(self, s: int, c: int, vcpu_needed: float) -> float:
@@ -213,6 +223,7 @@ class World:
                     self._drop_starting(v, c, take)
                 else:
                     self.pods_ready[v, c] -= take
+                    self._used[c] -= take * self.pod_vcpu[v]
                 self.preempted.append((self.services[v], self.clouds[c], take, self.services[s]))
                 freed += take * self.pod_vcpu[v]
         return freed
@@ -228,6 +239,7 @@ class World:
             take = min(n, count)
             count -= take
             self.pods_starting[s, c] -= take
+            self._used[c] -= take * self.pod_vcpu[s]
             if take == n:
                 del self._starting[i]
             else:
@@ -236,15 +248,18 @@ class World:
 
     def _stop(self, s: int, c: int, excess: int, t: float) -> None:
         excess = self._drop_starting(s, c, excess)
-        self.pods_ready[s, c] -= min(excess, int(self.pods_ready[s, c]))
+        stop = min(excess, int(self.pods_ready[s, c]))
+        self.pods_ready[s, c] -= stop
+        self._used[c] -= stop * self.pod_vcpu[s]
         # Freed vCPU may let pending pods of other services in.
         self._place_pending_in(c, t)
 
     def _place_pending_in(self, c: int, t: float) -> None:
+        pending = self.pods_desired[:, c] > self.pods_ready[:, c] + self.pods_starting[:, c]
+        if not pending.any():
+            return
         for s in self._order:
-            want = int(self.pods_desired[s, c])
-            have = int(self.pods_ready[s, c] + self.pods_starting[s, c])
-            if want > have:
+            if pending[s]:
                 self._fit(s, c, t)
 
 
