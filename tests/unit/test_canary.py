@@ -143,3 +143,19 @@ def test_leaving_again_aborts_the_canary(reference: Platform) -> None:
 def test_the_transition_table_never_skips_a_step() -> None:
     assert ("stabilizing", "baked") not in TRANSITIONS and ("out", "stable") not in TRANSITIONS
     assert TRANSITIONS[("step", "breached")] == "stabilizing"
+
+
+def test_samples_measured_before_the_step_reached_clients_do_not_count(reference: Platform) -> None:
+    d = Driver(reference)
+    out_then_back(d)
+    d.walk(110.0, 1000.0)  # 25% from t=1000
+    sla = reference.services["pos"].p99_sla_ms
+    early = sample(1000.0 + reference.edge.propagation_s - 1, p99=sla * 3)
+    d.at(early.t_s, samples=(early,))
+    assert d.fraction() == 0.25  # the new weights had not reached clients yet
+    straddling = ServiceSample(1012.0, "aws", "pos", 100.0, 100.0, 0.0, sla * 3, 0.5, 0.0, 5, window_s=15.0)
+    d.at(1012.0, samples=(straddling,))
+    assert d.fraction() == 0.25  # its window began at 997, before the step
+    late = ServiceSample(1030.0, "aws", "pos", 100.0, 100.0, 0.0, sla * 3, 0.5, 0.0, 5, window_s=15.0)
+    d.at(1030.0, samples=(late,))
+    assert d.fraction() == 0.0

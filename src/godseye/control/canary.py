@@ -10,9 +10,10 @@ The seed's "Gradual traffic shift back (canary 5% -> 25% -> 50% -> 100%)". Per c
                AND every copy of a datastore it holds has caught up with its primary. Any loss of
                health restarts the clock. Returning traffic to stale data is never worth the minutes.
 - step:        it carries `canary_steps[i]` percent of its normal share for `canary_bake_s`. The step
-               is promoted only if no service sample from that cloud during the step broke its SLA
-               (error rate <= error_rate_sla, p99 <= p99_sla_ms) and at least one sample with traffic
-               arrived (no evidence is no promotion). Without evidence the bake is extended once, by one
+               is promoted only if no service sample from that cloud measured during the step (its
+               window starting `propagation_s` or more after the step began) broke its SLA (error rate
+               <= error_rate_sla, p99 <= p99_sla_ms) and at least one such sample with traffic arrived
+               (no evidence is no promotion). Without evidence the bake is extended once, by one
                more `canary_bake_s`, then the step fails as inconclusive: a bounded wait. A breach rolls
                back to 0 at once (like Argo Rollouts failing on the first failed analysis) and the cloud
                stabilizes again from the start. Steps are taken in order, one at a time; none is skipped.
@@ -162,9 +163,10 @@ def _step_cloud(
         state = _go(state, "lost_health", since_s=now, healthy_since_s=None, evidence=0, rollbacks=state.rollbacks + 1)
         return state, None
     evidence = state.evidence
+    applied_at = state.since_s + edge.propagation_s
     for sample in samples:
-        if sample.t_s < state.since_s:
-            continue  # measured before this step's weights applied
+        if sample.t_s - sample.window_s < applied_at:
+            continue  # measured (partly) before this step's weights reached clients
         breach = _breach(sample, view.platform)
         if breach is not None:
             actions.append(Condition(cloud, "canary-rollback", (

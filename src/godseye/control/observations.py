@@ -34,6 +34,9 @@ class ServiceSample:
     cpu_utilization: float
     queue_depth: float
     ready_replicas: int
+    # Length of the interval ending at t_s the figures average over (0: an instant). The canary judges
+    # a step only on samples measured wholly after that step's weights reached clients.
+    window_s: float = 0.0
     # Memory in use over memory requested by the ready pods, where the driver measures it (the seed's
     # Monitor box watches it next to CPU); None when it does not.
     memory_utilization: float | None = None
