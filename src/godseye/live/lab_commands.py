@@ -28,6 +28,9 @@ from rich.table import Table
 
 from godseye.live.lab_spec import LabSizing
 from godseye.live.paths import lab_dir
+from godseye.live.pg.cluster import ClusterError
+from godseye.live.pg.commands import down_triplet, up_triplet
+from godseye.live.pg.commands import register as register_pg_commands
 from godseye.live.supervisor import ProcessRecord, alive_records, cleanup_leftovers, start_ticks
 from godseye.spec.errors import InputError
 from godseye.spec.loader import load_platform
@@ -36,6 +39,8 @@ from godseye.spec.scenario import load_scenario
 lab_app = typer.Typer(no_args_is_help=True, help="The live lab: real processes, a real HAProxy, chaos under load.")
 chaos_app = typer.Typer(no_args_is_help=True, help="Break the running lab on purpose.")
 lab_app.add_typer(chaos_app, name="chaos")
+# The PostgreSQL triplet's own commands (write-check, pg-up, pg-status, pg-down, pg-throughput).
+register_pg_commands(lab_app)
 
 out = Console()
 err = Console(stderr=True)
@@ -77,6 +82,7 @@ def up(
     rps: Annotated[float, typer.Option("--rps", help="Total load through the edge, req/s (0: none).")] = 150.0,
     time_scale: Annotated[float, typer.Option("--time-scale", help="Divide the spec's durations by this.")] = 60.0,
     webhook: Annotated[str, typer.Option("--webhook", help="PagerDuty Events v2 URL (default: the lab's receiver).")] = "",
+    pg: Annotated[bool, typer.Option("--pg/--no-pg", help="Also bring up the PostgreSQL triplet (in $GODSEYE_LAB_DIR).")] = False,
 ) -> None:
     """Start the lab in the background: service processes per cloud, HAProxy, probes, control loop, load."""
     d = directory or lab_dir()
@@ -88,6 +94,11 @@ def up(
             load_platform(spec)
         except InputError as exc:
             raise _fail(str(exc), 2) from None
+    if pg:
+        try:
+            up_triplet()
+        except ClusterError as exc:
+            raise _fail(f"the PostgreSQL triplet did not start: {exc}", 1) from None
     argv = [sys.executable, "-m", "godseye.live.daemon", "--dir", str(d), "--rps", str(rps), "--time-scale", str(time_scale)]
     if spec is not None:
         argv += ["--spec", str(spec)]
@@ -142,7 +153,7 @@ def status() -> None:
     _print_status(s)
 
 
-def _down(d: Path) -> list[str]:
+def _down(d: Path, pg: bool = False) -> list[str]:
     with contextlib.suppress(httpx.HTTPError):
         httpx.post(f"{_control_url()}/shutdown", timeout=HTTP_TIMEOUT_S)
     deadline = time.monotonic() + DOWN_TIMEOUT_S
@@ -152,14 +163,22 @@ def _down(d: Path) -> list[str]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(rec.pid, signal.SIGTERM)
     killed = cleanup_leftovers(_daemon_dir(d)) + cleanup_leftovers(d)
+    if pg:
+        try:
+            down_triplet()
+        except ClusterError as exc:
+            err.print(f"PostgreSQL triplet: {exc}", markup=False, highlight=False)
     return killed
 
 
 @lab_app.command()
-def down(directory: DirOption = None) -> None:
+def down(
+    directory: DirOption = None,
+    pg: Annotated[bool, typer.Option("--pg/--no-pg", help="Also stop and remove the PostgreSQL triplet.")] = True,
+) -> None:
     """Stop the lab and every process it started, including leftovers of a crashed run."""
     d = directory or lab_dir()
-    killed = _down(d)
+    killed = _down(d, pg)
     extra = f" (killed leftovers: {', '.join(killed)})" if killed else ""
     out.print(f"lab down{extra}", highlight=False)
 
