@@ -51,3 +51,18 @@ def test_without_failover_split_the_split_follows_surviving_capacity() -> None:
     assert "proportional" in rule
     moved = [c for c in r.steering if c.service == "pos" and c.t_s > 0]
     assert moved[0].weights == expected and expected["gcp"] > expected["azure"] > 0
+
+
+def test_the_same_outage_at_the_peak_loses_more_than_at_night() -> None:
+    # Azure holds the newest clickstream writes (recommendations and analytics run there): what
+    # MirrorMaker had not mirrored when Azure died is lost, and the mirror trails more under load.
+    outage = "faults: [{at_s: 900, kind: cloud_outage, cloud: azure}]"
+    night = drill_text(reference(), f"{{name: night, duration_s: 1200, traffic: {{multiplier: 0.5}}, {outage}}}")
+    peak = drill_text(reference(), f"{{name: peak, duration_s: 1200, traffic: {{multiplier: 3.0}}, {outage}}}")
+
+    def rpo(r: DrillResult) -> float:
+        s = next(s for s in r.services if s.name == "recommendations")
+        assert s.rpo_datastore == "clickstream"
+        return s.rpo_s
+
+    assert 0 < rpo(night) < rpo(peak)

@@ -8,9 +8,11 @@ replication"; Kafka MirrorMaker "RPO < 5 s"; object storage "batch sync, RPO < 1
   acknowledged once a second cloud has it, so a surviving copy always holds every acked write.
   Writes need a majority of copies up and linked to the primary; losing the primary's cloud costs a
   leader election of LEASE_S (CockroachDB's range lease, ANCHORS "1-9 s"), during which writes wait.
-- async: other sql and stream. A copy receives writes after a pipeline delay (ASYNC_BASE_LAG_S by
-  kind) at most at the datastore's `replication_mb_s`; writes beyond that pile up as a backlog, so
-  lag grows with load, and grows without bound while a link is partitioned or stalled.
+- async: other sql and stream. A copy receives writes after a pipeline delay and at most at the
+  datastore's `replication_mb_s`. The link is a queue like any other: its delay is the unloaded
+  delay (ASYNC_BASE_LAG_S by kind) / (1 - rho), rho = write rate / replication throughput, so lag
+  grows with load even before the link saturates; beyond saturation writes pile up as a backlog,
+  and they pile up without bound while a link is partitioned or stalled.
 - batch: object storage. Writes are shipped every BATCH_WINDOW_S (if the link is up then), so a
   copy lags between the transfer time and a window plus the transfer time.
 
@@ -32,6 +34,8 @@ Mode = Literal["sync", "async", "batch"]
 
 LEASE_S = 9.0
 ASYNC_BASE_LAG_S = {"sql": 0.2, "stream": 1.0}
+# Link utilisation at which the pipeline delay stops growing (beyond it the backlog takes over).
+LINK_SATURATED = 0.95
 BATCH_WINDOW_S = 300.0
 # Positions are bytes; 1 MB = 1e6 bytes.
 MB = 1_000_000
@@ -61,6 +65,7 @@ class Store:
         self.backlog_mb = {c: 0.0 for c in clouds}  # async: acked writes a copy has not received
         self.synced_at_s = {c: 0.0 for c in clouds}  # batch: time up to which a copy holds writes
         self.sync_received_mb = {c: 0.0 for c in clouds}  # sync: what a copy held when last linked
+        self.received_mb = {c: 0.0 for c in clouds}  # async: what a copy has received (only grows)
         self.held = False
         self.rate_mb_s = write_mb_s
         self.election_until_s: float | None = None
@@ -73,7 +78,12 @@ class Store:
         if self.mode == "batch":
             return max(0.0, now - self.synced_at_s[cloud])
         rate = max(self.rate_mb_s, 1e-9)
-        return ASYNC_BASE_LAG_S[self.kind] + self.backlog_mb[cloud] / rate
+        return self.pipeline_s() + self.backlog_mb[cloud] / rate
+
+    def pipeline_s(self) -> float:
+        """Delay of the replication link at the current write rate (M/M/1-like, capped near saturation)."""
+        rho = min(self.rate_mb_s / self.replication_mb_s, LINK_SATURATED)
+        return ASYNC_BASE_LAG_S.get(self.kind, 0.0) / (1.0 - rho)
 
     def writable(self, faults: FaultState, now: float) -> bool:
         if self.election_until_s is not None and now < self.election_until_s:
@@ -111,7 +121,9 @@ class DataModel:
             if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
                 at = st.election_until_s
                 notes += [(at, n) for n in self._elect(st, at, faults)]
-            if primary_up:
+            if not primary_up and st.mode != "sync" and st.kind != "sql":
+                notes += [(t0, n) for n in self._writers_move(st, t0, faults)]
+            if faults.cloud_up(st.primary):
                 st.frozen_lag_s = {}
             writing = st.writable(faults, t0) and not st.held
             if writing:
@@ -126,6 +138,9 @@ class DataModel:
                     inflow = st.rate_mb_s * dt if writing else 0.0
                     drain = st.replication_mb_s * dt if link else 0.0
                     st.backlog_mb[c] = max(0.0, st.backlog_mb[c] + inflow - drain)
+                    if link:
+                        held = st.acked_mb - st.backlog_mb[c] - min(st.acked_mb, st.pipeline_s() * st.rate_mb_s)
+                        st.received_mb[c] = max(st.received_mb[c], held)
                 elif st.mode == "batch" and link:
                     st.synced_at_s[c] = max(st.synced_at_s[c], self._last_window(st, t1))
         return notes
@@ -136,6 +151,16 @@ class DataModel:
         # A window's content arrives one transfer later: its volume over the replication throughput.
         transfer = st.rate_mb_s * BATCH_WINDOW_S / st.replication_mb_s
         return boundary - BATCH_WINDOW_S if t < boundary + transfer else boundary
+
+    def _writers_move(self, st: Store, t: float, faults: FaultState) -> list[str]:
+        """Streams and object stores are written in every cloud and mirrored (MirrorMaker, bucket
+        replication): when the cloud holding the newest writes fails, writers carry on in the copy
+        that holds the most, and the tail that was not mirrored yet is lost."""
+        survivors = [c for c in st.clouds if faults.cloud_up(c)]
+        if not survivors:
+            return []
+        best = min(survivors, key=lambda c: (st.frozen_lag_s.get(c, st.lag_s(c, t)), st.clouds.index(c)))
+        return [self._promote(st, best, t, faults)]
 
     def _elect(self, st: Store, t: float, faults: FaultState) -> list[str]:
         st.election_until_s = None
@@ -163,6 +188,8 @@ class DataModel:
         for c in st.clouds:
             st.backlog_mb[c] = 0.0 if c == cloud else st.backlog_mb[c]
             st.synced_at_s[c] = t if c == cloud else st.synced_at_s[c]
+        # The new primary's own copy is the reference now: it holds everything it acknowledges.
+        st.received_mb[cloud] = st.acked_mb
         return f"{st.name}: primary {old} -> {cloud}, {window:.1f} s of acknowledged writes lost"
 
     def next_event_s(self) -> float | None:
@@ -180,7 +207,7 @@ class DataModel:
         elif st.mode == "sync":
             received = st.sync_received_mb[cloud]
         else:
-            received = st.acked_mb - st.backlog_mb[cloud] - min(st.acked_mb, ASYNC_BASE_LAG_S[st.kind] * st.rate_mb_s)
+            received = st.received_mb[cloud]
         return int(st.acked_mb * MB), int(max(0.0, received) * MB)
 
     def hold(self, name: str, hold: bool) -> None:
