@@ -225,3 +225,25 @@ def test_a_standby_still_in_its_canary_is_not_fully_in(reference: Platform) -> N
     # Active still out: the standby in its canary is all there is.
     w, rule = weights(reference, "search", {active}, canary={standby: 0.05})
     assert w[standby] == 100 and "(in canary)" in rule
+
+
+def test_cloud_burst_spills_by_capacity_and_keeps_the_base_for_the_autoscaler(reference: Platform) -> None:
+    plans = tuple(p for p in place_services(reference) if p.name == "search")
+    (active,) = plans[0].active_clouds
+    others = [c for c in CLOUDS if c != active]
+    capacity = {"search": {active: 6000.0, others[0]: 1500.0, others[1]: 500.0}}
+
+    def view(t: float, bursting: frozenset[str], canary: dict[str, float] | None = None) -> SteeringView:
+        return SteeringView(t, reference, plans, frozenset(), frozenset(), canary or {}, {}, (), capacity, bursting)
+
+    d = reconcile(view(0, frozenset()), SteeringMemory())
+    d = reconcile(view(15, frozenset({"search"})), d.memory)
+    [ask] = [a for a in d.actions if isinstance(a, SetWeights)]
+    assert ask.weights == {active: 75, others[0]: 19, others[1]: 6} and ask.reason.startswith("cloud burst")
+    assert dict(d.memory.asked["search"].base) == plans[0].weights  # what the autoscaler sizes from
+    assert reconcile(view(30, frozenset({"search"})), d.memory).actions == ()
+    ended = reconcile(view(45, frozenset()), d.memory)
+    assert [a.weights for a in ended.actions if isinstance(a, SetWeights)] == [plans[0].weights]
+    # A cloud in its canary keeps the canary's rule: bursting never rushes a returning cloud.
+    w = reconcile(view(60, frozenset({"search"}), canary={active: 0.05}), ended.memory).memory.asked["search"]
+    assert w.weights[active] == 5

@@ -8,7 +8,7 @@ order, each on the facts the ones before it decided in the same step:
   2. replication  (actor "replication") lag, RPO exposure, caught-up copies, stalls
   3. rotation     (actor "steering")    which clouds leave the rotation (hold-down)
   4. canary       (actor "canary")      returning clouds' fraction of their normal share
-  5. steering     (actor "steering")    weights per service, drift against the served split
+  5. steering     (actor "steering")    weights per service (spilling to the autoscaler's burst pods), drift
   6. failover     (actor "failover")    the seed's sequence: gate, promote, standby, deferral, recovery
   7. steering     (actor "steering")    again, for services failover moved in this step (tier 3)
   8. autoscaler   (actor "autoscaler")  pods and node pools for the load the new weights bring
@@ -158,8 +158,14 @@ class Plane:
         returning = can.memory.returning(edge.canary_steps)
         unhealthy = frozenset((c, s) for (v, c, s), e in h.memory.endpoints.items() if v == EDGE and not e.healthy)
 
+        # The autoscaler's burst as it stood after the last step: steering spills to burst pods by capacity.
+        bursting = frozenset(st.autoscaler.burst_capacity_rps())
+        capacity = {name: st.autoscaler.capacity_rps(name) for name in sorted(bursting)}
+
         def steer(moved: Mapping[str, str], served: tuple[ServedSplit, ...], memory: SteeringMemory) -> SteeringMemory:
-            view = steering.SteeringView(now_s, self._platform, self._services, out_set, unhealthy, returning, moved, served)
+            view = steering.SteeringView(
+                now_s, self._platform, self._services, out_set, unhealthy, returning, moved, served, capacity, bursting
+            )
             d = steering.reconcile(view, memory)
             emit("steering", d.actions, d.requeue_after_s)
             return d.memory
@@ -174,7 +180,8 @@ class Plane:
         )
         emit("failover", fo.actions, fo.requeue_after_s)
         steered = steer(fo.memory.moved(), (), steered)
-        weights = {name: dict(a.weights) for name, a in steered.asked.items()}
+        # The autoscaler sizes from the weights before any burst spill (see steering.Asked.base).
+        weights = {name: dict(a.base or a.weights) for name, a in steered.asked.items()}
         auto = autoscaler.reconcile(
             AutoscalerView.build(
                 self._scaling_platform, self._services, self._samples.values(), self._pools.values(), weights,

@@ -112,6 +112,10 @@ class SteeringView:
     # Where failover moved a service (tier 3 reschedule): service -> cloud now running it.
     moved: Mapping[str, str]
     served: tuple[ServedSplit, ...]  # new since the last call
+    # The autoscaler's cloud burst: service -> cloud -> rps its pods carry at target utilisation
+    # (`capacity`, all pods asked for) for services with burst pods somewhere (`bursting`).
+    capacity_rps: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    bursting: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,10 @@ class Asked:
     weights: Mapping[str, int]
     reason: str
     set_at_s: float
+    # The weights before any cloud burst: what each cloud would carry without the autoscaler's burst
+    # pods. The autoscaler sizes from these, so spilling to burst pods never erases the overload that
+    # placed them (which would end the burst, move the traffic back, and start it again).
+    base: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +196,31 @@ def weights_for(
     return whole_percents(shares), f"canary: {canary_note}; rest by {rule}"
 
 
+def with_burst(
+    platform: Platform, plan: ServicePlan, base: Mapping[str, int], rule: str, view: SteeringView
+) -> tuple[dict[str, int], str]:
+    """Weights by the capacity of the pods running, while the autoscaler bursts the service.
+
+    The seed's "CLOUD BURST: spill to secondary cloud": pods placed beyond a full cloud only help if
+    traffic reaches them. While a service has burst pods, every cloud that carries it (normal or burst
+    pods, not excluded) gets traffic in proportion to the rps its pods carry, so all run at the same
+    utilisation. Capacity moves only when pods do, so the split does not chase noisy load samples.
+    Steering's own rules win where they apply: a failing-open service, or one with a cloud in its
+    canary, keeps the weights those rules gave.
+    """
+    if plan.name not in view.bursting or rule.startswith(("fail open", "canary", "only")):
+        return dict(base), rule
+    capacity = view.capacity_rps.get(plan.name, {})
+    excluded = {c for c in platform.clouds if c in view.out or (c, plan.name) in view.unhealthy}
+    carrying = {c: capacity.get(c, 0.0) for c in platform.clouds if c not in excluded and capacity.get(c, 0.0) > 0}
+    if not carrying:
+        return dict(base), rule
+    shares = whole_percents(carrying)
+    weights = {c: shares.get(c, 0) for c in platform.clouds}
+    detail = ", ".join(f"{c} {carrying[c]:.0f} rps" for c in carrying)
+    return weights, f"cloud burst: by the capacity of the pods running ({detail}); without the burst: {rule}"
+
+
 def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMemory]:
     platform = view.platform
     asked = dict(memory.asked)
@@ -200,17 +233,18 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
     actions: list[Action] = []
     requeue: float | None = None
     for plan in view.services:
-        weights, rule = weights_for(platform, plan, view.out, view.unhealthy, view.canary, view.moved)
+        base, rule = weights_for(platform, plan, view.out, view.unhealthy, view.canary, view.moved)
+        weights, rule = with_burst(platform, plan, base, rule, view)
         assert sum(weights.values()) == 100 and all(w >= 0 for w in weights.values()), weights
         old_ask = asked.get(plan.name)
         if old_ask is None or dict(old_ask.weights) != weights:
-            asked[plan.name] = Asked(weights, rule, view.now_s)
+            asked[plan.name] = Asked(weights, rule, view.now_s, base)
             drifting.discard(plan.name)
             actions.append(SetWeights(plan.name, weights, rule))
-        elif old_ask.reason != rule:
+        elif old_ask.reason != rule or dict(old_ask.base) != base:
             # Same weights for a new reason (a single-cloud service failing open keeps its only cloud):
             # nothing to ask of the edge, but the timeline must say traffic stays on a cloud that is out.
-            asked[plan.name] = Asked(old_ask.weights, rule, old_ask.set_at_s)
+            asked[plan.name] = Asked(old_ask.weights, rule, old_ask.set_at_s, base)
             if rule.startswith("fail open"):
                 actions.append(Condition(plan.name, "steering-fail-open", rule))
         ask = asked[plan.name]
