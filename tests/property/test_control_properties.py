@@ -16,7 +16,7 @@ from godseye.control.canary import reconcile as canary_reconcile
 from godseye.control.decision import Emitted
 from godseye.control.observations import EDGE, ProbeResult, ServiceSample
 from godseye.control.plane import Plane
-from godseye.control.steering import weights_for
+from godseye.control.steering import SteeringView, weights_for, with_burst
 from godseye.plan.placement import place_services
 from godseye.spec.loader import load_platform
 from godseye.spec.models import Platform
@@ -65,6 +65,21 @@ def test_weights_are_whole_percents_and_never_go_to_an_excluded_cloud(
         assert carrying <= excluded  # fail open only when every cloud that carries it is excluded
     else:
         assert all(weights[c] == 0 for c in excluded)
+
+
+@given(
+    service=st.sampled_from([p.name for p in PLANS]),
+    out=st.frozensets(st.sampled_from(CLOUDS)),
+    capacity=st.dictionaries(st.sampled_from(CLOUDS), st.floats(0, 1e5, allow_nan=False)),
+)
+def test_burst_spill_keeps_weights_valid(service: str, out: frozenset[str], capacity: dict[str, float]) -> None:
+    plan = next(p for p in PLANS if p.name == service)
+    view = SteeringView(0.0, REFERENCE, (plan,), out, frozenset(), {}, {}, (), {service: capacity}, frozenset({service}))
+    base, rule = weights_for(REFERENCE, plan, out, frozenset(), {}, {})
+    weights, rule = with_burst(REFERENCE, plan, base, rule, view)
+    assert sum(weights.values()) == 100 and all(isinstance(w, int) and w >= 0 for w in weights.values())
+    if not rule.startswith("fail open"):
+        assert all(weights[c] == 0 for c in out)
 
 
 # -- canary ------------------------------------------------------------------------------------
