@@ -136,6 +136,14 @@ def test_second_cloud_down_only_by_others_is_held_for_hold_down() -> None:
     assert d.memory.out == {"aws", "gcp"}
 
 
+def test_a_hold_lifted_without_leaving_is_on_the_timeline() -> None:
+    d = rot(10, {"aws"}, {"aws"}, RotationMemory())
+    d = rot(40, {"aws", "gcp"}, {"aws"}, d.memory)
+    d = rot(50, {"aws"}, {"aws"}, d.memory)
+    assert d.memory.out == {"aws"} and d.memory.held == frozenset()
+    assert [a.event for a in d.actions if isinstance(a, Condition)] == ["rotation-hold-lifted"]
+
+
 def test_own_probes_take_a_second_cloud_out_at_once() -> None:
     d = rot(10, {"aws"}, {"aws"}, RotationMemory())
     d = rot(40, {"aws", "gcp"}, {"aws", "gcp"}, d.memory)

@@ -75,7 +75,12 @@ def rotate(view: RotationView, memory: RotationMemory) -> Decision[RotationMemor
             del out[cloud]
             actions.append(Condition(cloud, "rotation-return", f"{cloud} is no longer declared down; it returns by canary"))
             continue
-        if cloud in out or cloud not in view.clouds_down:
+        if cloud in out:
+            continue
+        if cloud not in view.clouds_down:
+            if cloud in memory.held:
+                actions.append(Condition(cloud, "rotation-hold-lifted", (
+                    f"{cloud} is no longer declared down: it was held in the rotation and never left it")))
             continue
         window_end = None if last_out is None else last_out + view.hold_down_s
         own_probes = cloud in view.edge_sees_down
