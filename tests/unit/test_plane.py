@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from control_world import World, first, with_edge, with_health, with_service
 
+from godseye.control import plane as plane_module
 from godseye.control.actions import (
     ActivateStandby,
     Condition,
@@ -19,6 +21,7 @@ from godseye.control.actions import (
     ScaleNodePool,
     SetWeights,
 )
+from godseye.control.observations import ProbeResult
 from godseye.control.plane import Plane
 from godseye.plan.placement import place_services
 from godseye.spec.models import Platform
@@ -176,3 +179,26 @@ def test_canary_waits_for_the_returning_copies_to_catch_up(reference: Platform) 
     step = first(out, Condition, event="canary-step")
     # aws's copies replay 2x faster than the new primary writes: 1200 s of writes take ~1200 s more.
     assert step.t_s > up.t_s + reference.edge.canary_stabilization_s + 300
+
+
+def test_accessors_follow_the_sequence(reference: Platform) -> None:
+    world = seed_world(reference)
+    world.run(OUTAGE_S + 12)
+    assert world.plane.endpoint_health()[("aws", "pos")] is False
+    assert world.plane.endpoint_health()[("gcp", "pos")] is True
+    assert world.plane.canary_fractions() == {"aws": 0.0}
+    assert world.plane.replication().primary("orders") in {"gcp", "azure"}
+    world.replay_rate = 10_000_000
+    world.down.discard("aws")
+    world.run(world.last_t + 6 + reference.edge.canary_stabilization_s + 3)
+    assert world.plane.canary_fractions() == {"aws": reference.edge.canary_steps[0] / 100}
+    assert world.plane.failover_phases() == {"aws": "recovering"}
+
+
+def test_pending_observations_are_bounded(reference: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plane_module, "MAX_PENDING_OBSERVATIONS", 3)
+    plane = Plane(reference, place_services(reference))
+    for t in range(5):
+        plane.observe(ProbeResult(float(t), "edge", "aws", "pos", ok=True))
+    assert plane.dropped_observations == 2
+    plane.step(5.0)
