@@ -93,7 +93,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def cluster_pids(title: str, postmaster: int | None) -> list[int]:
+def cluster_pids(title: str | None, postmaster: int | None) -> list[int]:
     """Every live process of one cluster: its postmaster, the postmaster's children, and orphans of
     a dead postmaster (found by the process title carrying the cluster's name). PostgreSQL's
     children each call setsid(), so a process group would only ever hold the postmaster."""
@@ -105,7 +105,8 @@ def cluster_pids(title: str, postmaster: int | None) -> list[int]:
         state = _proc_state(pid)
         if state is None or state[0] == "Z":
             continue
-        if pid == postmaster or state[1] == postmaster or _cmdline(pid).startswith(f"postgres: {title}: "):
+        titled = title is not None and _cmdline(pid).startswith(f"postgres: {title}: ")
+        if pid == postmaster or state[1] == postmaster or titled:
             found.append(pid)
     # The postmaster first: stopped or killed first, it forks nothing new behind our back.
     return sorted(found, key=lambda p: p != postmaster)

@@ -61,12 +61,16 @@ def connect(
     return conn
 
 
+Connector = Callable[[str, Callable[[], bool]], psycopg.Connection[tuple[object, ...]]]
+
+
 class Session:
     """A lazily (re)connected autocommit connection; `call` runs one unit of work on it."""
 
-    def __init__(self, conninfo: str, give_up: Callable[[], bool] = _never) -> None:
+    def __init__(self, conninfo: str, give_up: Callable[[], bool] = _never, connector: Connector | None = None) -> None:
         self.conninfo = conninfo
         self.give_up = give_up
+        self.connector: Connector = connector or connect
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._busy_since: float | None = None
         self._lock = threading.Lock()
@@ -75,7 +79,7 @@ class Session:
         """Run `work`; any error closes the connection (the next call reconnects) and propagates."""
         try:
             if self._conn is None or self._conn.closed:
-                conn = connect(self.conninfo, self.give_up)
+                conn = self.connector(self.conninfo, self.give_up)
                 with self._lock:
                     self._conn = conn
             with self._lock:

@@ -17,7 +17,7 @@ from typing import Any
 from godseye.live.pg.cluster import Triplet
 from godseye.live.pg.positions import ReplicationWatch
 from godseye.live.pg.write_check import prepare
-from godseye.live.pg.writers import Writer
+from godseye.live.pg.writers import PointerRoute, Writer
 
 LAG_SAMPLE_S = 0.2
 
@@ -26,7 +26,8 @@ def measure(triplet: Triplet, seconds: float, writers: int, synchronous: bool) -
     prepare(triplet)
     watch = ReplicationWatch(triplet, "orders")
     run = uuid.uuid4().hex[:12]
-    clients = [Writer(triplet.root, run, i, writers, rate_per_s=0.0, synchronous=synchronous) for i in range(writers)]
+    route = PointerRoute(triplet.root, synchronous=synchronous)
+    clients = [Writer(route, run, i, writers, rate_per_s=0.0) for i in range(writers)]
     lag_bytes: list[float] = []
     lag_s: list[float] = []
     watch.start()

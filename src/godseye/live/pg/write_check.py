@@ -26,7 +26,7 @@ import psycopg
 from godseye.live.pg.cluster import ADMIN_USER, SUPERUSER, ClusterError, Triplet
 from godseye.live.pg.control_loop import PgControlLoop, TimelineEntry
 from godseye.live.pg.pointer import PrimaryPointer, read_pointer
-from godseye.live.pg.writers import CREATE_SQL, INDEX_SQL, Ack, Writer
+from godseye.live.pg.writers import CREATE_SQL, INDEX_SQL, Ack, PointerRoute, Writer
 
 Fault = Literal["kill", "pause", "partition"]
 FAULTS: tuple[Fault, ...] = ("kill", "pause", "partition")
@@ -123,7 +123,8 @@ def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers
     old = before.primary
     run = uuid.uuid4().hex[:12]
     loop = PgControlLoop(triplet)
-    clients = [Writer(triplet.root, run, i, writers, rate_per_s / writers) for i in range(writers)]
+    route = PointerRoute(triplet.root)
+    clients = [Writer(route, run, i, writers, rate_per_s / writers) for i in range(writers)]
     new_primary: str | None = None
     rejoined = False
     restored = False

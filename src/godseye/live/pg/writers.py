@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 
 from godseye.live.pg.cluster import APP_USER, DB_NAME
 from godseye.live.pg.pointer import PrimaryPointer, read_pointer
-from godseye.live.pg.session import Session
+from godseye.live.pg.session import Session, connect
 
 RETRY_PAUSE_S = 0.02
 WRITE_TIMEOUT_S = 1.0  # a commit takes milliseconds; one stuck this long is cut and retried
@@ -42,6 +44,15 @@ SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM ins), txid_current()
 """
 
 
+PLAIN_WRITE_SQL = """
+WITH ins AS (INSERT INTO writes (run, n, epoch, writer)
+             SELECT %(run)s, %(n)s, 0, %(writer)s
+             WHERE NOT EXISTS (SELECT 1 FROM writes WHERE run = %(run)s AND n = %(n)s)
+             RETURNING 1)
+SELECT 1, (SELECT count(*) FROM ins), txid_current()
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Ack:
     n: int
@@ -54,25 +65,91 @@ class Fenced(Exception):
     """The cluster reached is not the primary of the writer's epoch."""
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a write goes now: a connection string, and what identifies it (a change means re-connect)."""
+
+    conninfo: str
+    key: tuple[str, ...]
+    cloud: str
+    epoch: int | None  # None: no fencing token to check (a peer's cluster)
+
+
+class Route(Protocol):
+    def resolve(self) -> Target | None:
+        """The current target, None while writes are held."""
+        ...
+
+    def moved(self, key: tuple[str, ...] | None) -> bool:
+        """The target named by `key` is no longer where writes go."""
+        ...
+
+    def connect(self, conninfo: str, give_up: Callable[[], bool]) -> psycopg.Connection[tuple[object, ...]]: ...
+
+
 def app_conninfo(pointer: PrimaryPointer, synchronous: bool = True) -> str:
     options = "" if synchronous else " options='-c synchronous_commit=local'"
     return (f"host={pointer.host} port={pointer.port} user={APP_USER} dbname={DB_NAME} connect_timeout=2 "
             f"target_session_attrs=read-write application_name=godseye-writer{options}")
 
 
-class Writer:
-    def __init__(self, root: Path, run: str, index: int, count: int, rate_per_s: float, synchronous: bool = True) -> None:
+class PointerRoute:
+    """godseye's way: the primary pointer the failover adapter maintains, with its fencing epoch."""
+
+    def __init__(self, root: Path, synchronous: bool = True) -> None:
         self.root = root
+        self.synchronous = synchronous
+
+    def resolve(self) -> Target | None:
+        pointer = read_pointer(self.root)
+        if pointer is None or pointer.hold:
+            return None
+        key = (pointer.host, str(pointer.port), str(pointer.epoch))
+        return Target(app_conninfo(pointer, self.synchronous), key, pointer.primary, pointer.epoch)
+
+    def moved(self, key: tuple[str, ...] | None) -> bool:
+        target = self.resolve()
+        return target is None or target.key != key
+
+    def connect(self, conninfo: str, give_up: Callable[[], bool]) -> psycopg.Connection[tuple[object, ...]]:
+        return connect(conninfo, give_up)
+
+
+class MultiHostRoute:
+    """The usual client of a Patroni cluster: every host listed, libpq picks the read-write one."""
+
+    def __init__(self, hosts: dict[str, tuple[str, int]], user: str, dbname: str) -> None:
+        self.hosts = hosts
+        names = list(hosts)
+        self.conninfo = (f"host={','.join(hosts[c][0] for c in names)} port={','.join(str(hosts[c][1]) for c in names)} "
+                         f"user={user} dbname={dbname} connect_timeout=2 target_session_attrs=read-write")
+
+    def resolve(self) -> Target | None:
+        return Target(self.conninfo, ("multi-host",), "?", None)
+
+    def moved(self, key: tuple[str, ...] | None) -> bool:
+        return False
+
+    def connect(self, conninfo: str, give_up: Callable[[], bool]) -> psycopg.Connection[tuple[object, ...]]:
+        # psycopg tries each host in turn, each within connect_timeout.
+        return psycopg.connect(conninfo, autocommit=True)
+
+    def cloud_of(self, port: int) -> str:
+        return next((c for c, (_, p) in self.hosts.items() if p == port), "?")
+
+
+class Writer:
+    def __init__(self, route: Route, run: str, index: int, count: int, rate_per_s: float) -> None:
+        self.route = route
         self.run = run
         self.index = index
         self.count = count
         self.interval_s = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
-        self.synchronous = synchronous
         self.acks: list[Ack] = []
         self.failed_attempts = 0
         self.fenced_attempts = 0
         self.session: Session | None = None
-        self._session_key: tuple[str, int, int] | None = None
+        self._session_key: tuple[str, ...] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pg-writer-{index}", daemon=True)
 
@@ -86,23 +163,23 @@ class Writer:
             self.session.close()
 
     def abort_if_stuck(self) -> None:
-        """From the watchdog: cut a commit stuck past WRITE_TIMEOUT_S, or at once when the pointer moved
+        """From the watchdog: cut a commit stuck past WRITE_TIMEOUT_S, or at once when the route moved
         away from the cluster it is waiting on (held, or another primary)."""
         session = self.session
         if session is not None:
-            session.abort_if_stuck(0.0 if self._pointer_moved() else WRITE_TIMEOUT_S)
+            session.abort_if_stuck(0.0 if self._moved() else WRITE_TIMEOUT_S)
 
-    def _pointer_moved(self) -> bool:
-        pointer = read_pointer(self.root)
-        return pointer is None or pointer.hold or (pointer.host, pointer.port, pointer.epoch) != self._session_key
+    def _moved(self) -> bool:
+        return self.route.moved(self._session_key)
 
-    def _session(self, pointer: PrimaryPointer) -> Session:
-        key = (pointer.host, pointer.port, pointer.epoch)
-        if self.session is None or self._session_key != key:
+    def _session(self, target: Target) -> Session:
+        if self.session is None or self._session_key != target.key:
             if self.session is not None:
                 self.session.close()
-            self.session = Session(app_conninfo(pointer, self.synchronous), give_up=self._pointer_moved)
-            self._session_key = key
+            route = self.route
+            self.session = Session(target.conninfo, give_up=self._moved,
+                                   connector=lambda conninfo, give_up: route.connect(conninfo, give_up))
+            self._session_key = target.key
         return self.session
 
     def _run(self) -> None:
@@ -118,19 +195,22 @@ class Writer:
 
     def _write(self, n: int) -> bool:
         """One attempt: True once n is acknowledged (inserted now, or found from an earlier attempt)."""
-        pointer = read_pointer(self.root)
-        if pointer is None or pointer.hold:
+        target = self.route.resolve()
+        if target is None:
             self._stop.wait(RETRY_PAUSE_S)
             return False
-        session = self._session(pointer)
-        params = {"epoch": pointer.epoch, "run": self.run, "n": n, "writer": self.index}
-        try:
-            def work(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-                row = conn.execute(WRITE_SQL, params).fetchone()
-                if row is None or row[0] == 0:
-                    raise Fenced(f"epoch {pointer.epoch} is not the epoch of {pointer.primary}")
+        session = self._session(target)
+        params = {"epoch": target.epoch, "run": self.run, "n": n, "writer": self.index}
+        sql = PLAIN_WRITE_SQL if target.epoch is None else WRITE_SQL
 
-            session.call(work)
+        def work(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+            row = conn.execute(sql, params).fetchone()
+            if row is None or row[0] == 0:
+                raise Fenced(f"epoch {target.epoch} is not the epoch of {target.cloud}")
+            return int(conn.pgconn.port.decode() or 0)
+
+        try:
+            port = session.call(work)
         except Fenced:
             self.fenced_attempts += 1
             self._stop.wait(RETRY_PAUSE_S)
@@ -139,5 +219,6 @@ class Writer:
             self.failed_attempts += 1
             self._stop.wait(RETRY_PAUSE_S)
             return False
-        self.acks.append(Ack(n, time.monotonic(), pointer.primary, pointer.epoch))
+        cloud = self.route.cloud_of(port) if isinstance(self.route, MultiHostRoute) else target.cloud
+        self.acks.append(Ack(n, time.monotonic(), cloud, target.epoch or 0))
         return True
