@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/godseye plan
+	$(BIN)/godseye drill aws-region-outage
 
 # Real HAProxy and PostgreSQL for the live tests, from Debian's packages, installed when missing.
 lab-deps:
