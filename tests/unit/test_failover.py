@@ -256,3 +256,18 @@ def test_async_datastore_promoted_early_when_its_loss_is_within_rpo(seed: Platfo
     g.received[("catalog", "gcp")], g.replayed[("catalog", "gcp")] = 800, 700
     g.received[("catalog", "azure")], g.replayed[("catalog", "azure")] = 700, 700
     assert not [a for a in Driver(seed, g).at(10.0, {"aws"}) if isinstance(a, PromoteReplica) and a.datastore == "catalog"]
+
+
+def test_equal_survivors_prefer_a_cloud_fully_in_the_rotation(seed: Platform) -> None:
+    f = facts_for(seed, behind=0)
+    d = Driver(seed, f)
+    # gcp fails while aws (first in spec order) is still in its canary after an earlier outage.
+    f.primaries = dict.fromkeys(f.primaries, "gcp")
+    out = d.at(10.0, {"gcp"}, canary_in={"azure"})
+    assert {a.cloud for a in out if isinstance(a, PromoteReplica)} == {"azure"}
+    # ...but data comes first: aws holding more wins although it is returning.
+    g = facts_for(seed, behind=0)
+    g.primaries = dict.fromkeys(g.primaries, "gcp")
+    g.received[("orders", "azure")] = g.replayed[("orders", "azure")] = 990
+    out = Driver(seed, g).at(10.0, {"gcp"}, canary_in={"azure"})
+    assert [a.cloud for a in out if isinstance(a, PromoteReplica) and a.datastore == "orders"] == ["aws"]

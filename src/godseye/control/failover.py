@@ -274,7 +274,7 @@ def _gate(incident: Incident, step: _Step, incidents: Mapping[str, Incident]) ->
             gates.append(gate)
             continue
         deadline = gate.started_s + gate.timeout_s
-        chosen = facts.best_survivor(gate.datastore, view.out | {cloud}) if facts is not None else None
+        chosen = _choose(gate.datastore, cloud, facts, view) if facts is not None else None
         verdict = _verdict(gate, chosen, facts, view)
         if verdict is None and view.now_s < deadline:
             step.wake_at(deadline)
@@ -294,6 +294,21 @@ def _gate(incident: Incident, step: _Step, incidents: Mapping[str, Incident]) ->
     step.actions.append(Condition(cloud, "failover-replication-confirmed", (
         f"replication gate passed ({', '.join(promoted) or 'no sql primary was in ' + cloud}): tier 2 may activate")))
     return _go(_tier2(incident, step, incidents), "replication_confirmed", view.now_s)
+
+
+def _choose(store: str, failed: str, facts: ReplicationFacts, view: FailoverView) -> str | None:
+    """The survivor to promote: the one holding the most; among equals, one fully in the rotation.
+
+    Data first: a cloud still in its canary is chosen when it holds more than every cloud fully in,
+    but never merely because it comes first in spec order.
+    """
+    best = facts.best_survivor(store, view.out | {failed})
+    returning = frozenset(view.platform.clouds) - view.canary_in
+    settled = facts.best_survivor(store, view.out | {failed} | returning)
+    if best is None or settled is None or best == settled:
+        return best
+    gaps = {lag.cloud: lag.exposure_pos for lag in facts.lags(store)}
+    return settled if gaps.get(settled, 1) <= gaps.get(best, 0) else best
 
 
 Verdict = Literal["caught_up", "within_rpo", "timeout"]
