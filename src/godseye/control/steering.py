@@ -23,9 +23,10 @@ The seed's "Update routing table: remove AWS endpoints", "Route 60% to GCP / 40%
   (like Route 53 serving every record when all are unhealthy): dropping everything is never better.
 - `SetWeights` only when a service's weights change (level-triggered).
 - Drift: a served split (`ServedSplit`) measured wholly after the change took effect (its window starts
-  `propagation_s` or more after it) is compared with the split asked for; off by more than
-  `drift_tolerance_pct` in any cloud raises `RaiseDrift` once per episode (until it is back within
-  tolerance or the weights change).
+  `propagation_s` or more after it) is compared with the split asked for; two consecutive readings
+  off by more than `drift_tolerance_pct` in any cloud raise `RaiseDrift`, once per episode (until a
+  reading is back within tolerance or the weights change). One reading alone can still mix in
+  traffic from before the change when its producer does not say how long it measured.
 """
 
 from __future__ import annotations
@@ -139,6 +140,9 @@ class SteeringMemory:
     asked: Mapping[str, Asked] = field(default_factory=dict)
     served: Mapping[str, ServedSplit] = field(default_factory=dict)  # newest served split per service
     drifting: frozenset[str] = frozenset()  # services with a drift already raised for their current weights
+    # Services whose last served split after the change was off once, with when it was measured: a drift
+    # is raised only when the next one confirms it (one reading can mix in traffic from before the change).
+    suspect: Mapping[str, float] = field(default_factory=dict)
 
 
 def _normal(plan: ServicePlan, platform: Platform, moved: Mapping[str, str]) -> dict[str, int]:
@@ -230,11 +234,14 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
     platform = view.platform
     asked = dict(memory.asked)
     served = dict(memory.served)
+    fresh: dict[str, list[ServedSplit]] = {}
     for split in sorted(view.served, key=lambda s: (s.t_s, s.service)):
         old = served.get(split.service)
-        if old is None or split.t_s >= old.t_s:
+        if old is None or split.t_s > old.t_s:
             served[split.service] = split
+            fresh.setdefault(split.service, []).append(split)
     drifting = set(memory.drifting)
+    suspect = dict(memory.suspect)
     actions: list[Action] = []
     requeue: float | None = None
     for plan in view.services:
@@ -245,6 +252,7 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
         if old_ask is None or dict(old_ask.weights) != weights:
             asked[plan.name] = Asked(weights, rule, view.now_s, base)
             drifting.discard(plan.name)
+            suspect.pop(plan.name, None)
             actions.append(SetWeights(plan.name, weights, rule))
         elif old_ask.reason != rule or dict(old_ask.base) != base:
             # Same weights for a new reason (a single-cloud service failing open keeps its only cloud):
@@ -257,20 +265,24 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
         if view.now_s < due:
             requeue = due - view.now_s if requeue is None else min(requeue, due - view.now_s)
             continue
-        drift = _drift(served.get(plan.name), ask, due, platform.edge.drift_tolerance_pct)
-        if drift is None:
-            drifting.discard(plan.name)
-        elif plan.name not in drifting:
-            drifting.add(plan.name)
-            split = served[plan.name]
-            actions.append(RaiseDrift(plan.name, dict(ask.weights), dict(split.shares), drift))
-    return Decision(SteeringMemory(asked, served, frozenset(drifting)), tuple(actions), requeue)
+        for split in fresh.get(plan.name, []):
+            if split.t_s - split.window_s < due:
+                continue  # measured (partly) before the change reached clients
+            drift = _drift(split, ask, platform.edge.drift_tolerance_pct)
+            if drift is None:
+                drifting.discard(plan.name)
+                suspect.pop(plan.name, None)
+            elif plan.name not in suspect:
+                suspect[plan.name] = split.t_s
+            elif plan.name not in drifting:
+                drifting.add(plan.name)
+                first = suspect[plan.name]
+                actions.append(RaiseDrift(plan.name, dict(ask.weights), dict(split.shares), f"{drift}; also off at t={first:g}s"))
+    return Decision(SteeringMemory(asked, served, frozenset(drifting), suspect), tuple(actions), requeue)
 
 
-def _drift(split: ServedSplit | None, ask: Asked, due_s: float, tolerance_pct: float) -> str | None:
-    """Why the served split is off from the one asked for, or None when it is within tolerance (or too early)."""
-    if split is None or split.t_s - split.window_s < due_s:
-        return None
+def _drift(split: ServedSplit, ask: Asked, tolerance_pct: float) -> str | None:
+    """Why the served split is off from the one asked for, or None when it is within tolerance."""
     clouds = sorted(set(ask.weights) | set(split.shares))
     gaps = {c: split.shares.get(c, 0.0) * 100 - ask.weights.get(c, 0) for c in clouds}
     worst = max(clouds, key=lambda c: (abs(gaps[c]), -clouds.index(c)))
