@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from godseye.control import autoscaler, canary, failover, health, incidents, replication, steering
@@ -74,6 +74,56 @@ class PlaneState:
     incidents: IncidentMemory
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The observations of one step, by kind."""
+
+    probes: tuple[ProbeResult, ...]
+    positions: tuple[ReplicaPosition, ...]
+    splits: tuple[ServedSplit, ...]
+    samples: tuple[ServiceSample, ...]
+    pools: tuple[NodePoolStatus, ...]
+
+    @classmethod
+    def of(cls, batch: list[Observation]) -> _Batch:
+        return cls(
+            tuple(o for o in batch if isinstance(o, ProbeResult)),
+            tuple(o for o in batch if isinstance(o, ReplicaPosition)),
+            tuple(o for o in batch if isinstance(o, ServedSplit)),
+            tuple(o for o in batch if isinstance(o, ServiceSample)),
+            tuple(o for o in batch if isinstance(o, NodePoolStatus)),
+        )
+
+
+@dataclass
+class _Turn:
+    """One step's output: actions stamped with time and actor, and the wake-ups asked for."""
+
+    now_s: float
+    out: list[Emitted] = field(default_factory=list)
+    wakes: list[tuple[str, float]] = field(default_factory=list)
+
+    def emit(self, actor: str, actions: tuple[Action, ...], requeue: float | None) -> None:
+        self.out.extend(Emitted(self.now_s, actor, a) for a in actions)
+        if requeue is not None:
+            self.wakes.append((actor, self.now_s + requeue))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sensed:
+    health: HealthMemory
+    replication: ReplicationMemory
+    rotation: RotationMemory
+    canary: CanaryMemory
+    returning: Mapping[str, float]  # clouds not fully in -> canary fraction
+
+
+@dataclass(frozen=True, slots=True)
+class _Acted:
+    steering: SteeringMemory
+    failover: FailoverMemory
+
+
 class Plane:
     def __init__(
         self,
@@ -111,93 +161,99 @@ class Plane:
         self._pending.append(obs)
 
     def step(self, now_s: float) -> list[Emitted]:
-        batch = list(self._pending)
+        batch = _Batch.of(list(self._pending))
         self._pending.clear()
-        probes = tuple(o for o in batch if isinstance(o, ProbeResult))
-        positions = tuple(o for o in batch if isinstance(o, ReplicaPosition))
-        splits = tuple(o for o in batch if isinstance(o, ServedSplit))
-        samples = tuple(o for o in batch if isinstance(o, ServiceSample))
-        for s in samples:
+        for s in batch.samples:
             old = self._samples.get((s.cloud, s.service))
             if old is None or s.t_s >= old.t_s:
                 self._samples[(s.cloud, s.service)] = s
-        for p in (o for o in batch if isinstance(o, NodePoolStatus)):
+        for p in batch.pools:
             if p.cloud not in self._pools or p.t_s >= self._pools[p.cloud].t_s:
                 self._pools[p.cloud] = p
-        out: list[Emitted] = []
-        st = self._state
-        clouds = self._platform.cloud_names
-        edge = self._platform.edge
+        turn = _Turn(now_s)
+        sensed = self._sense(turn, batch)
+        acted = self._act(turn, batch, sensed)
+        auto, inc = self._follow(turn, sensed, acted)
+        self._state = PlaneState(sensed.health, sensed.replication, sensed.rotation, sensed.canary, acted.failover,
+                                 acted.steering, auto, inc)
+        # Every controller ran, so every wake-up is fresh: the old ones are replaced, not merged.
+        self._wakeups = {}
+        for actor, at in turn.wakes:
+            self._wakeups[actor] = min(at, self._wakeups.get(actor, at))
+        return turn.out
 
-        wakes: list[tuple[str, float]] = []
-
-        def emit(actor: str, actions: tuple[Action, ...], requeue: float | None) -> None:
-            out.extend(Emitted(now_s, actor, a) for a in actions)
-            if requeue is not None:
-                wakes.append((actor, now_s + requeue))
-
-        h = health.reconcile(health.HealthView(now_s, edge.health_check, clouds, probes), st.health)
-        emit("edge", h.actions, h.requeue_after_s)
+    def _sense(self, turn: _Turn, batch: _Batch) -> _Sensed:
+        """Health, replication, rotation and canary: what is up, what is in, what is caught up."""
+        st, now_s, clouds, edge = self._state, turn.now_s, self._platform.cloud_names, self._platform.edge
+        h = health.reconcile(health.HealthView(now_s, edge.health_check, clouds, batch.probes), st.health)
+        turn.emit("edge", h.actions, h.requeue_after_s)
         r = replication.reconcile(
-            replication.ReplicationView(now_s, self._targets, positions, clouds, self._replication_params), st.replication
+            replication.ReplicationView(now_s, self._targets, batch.positions, clouds, self._replication_params),
+            st.replication,
         )
-        emit("replication", r.actions, r.requeue_after_s)
+        turn.emit("replication", r.actions, r.requeue_after_s)
         edge_down = frozenset(c for c in clouds if h.memory.sees_down(EDGE, c))
         rot = steering.rotate(
             steering.RotationView(now_s, clouds, edge.hold_down_s, h.memory.clouds_down, edge_down), st.rotation
         )
-        emit("steering", rot.actions, rot.requeue_after_s)
-        out_set = rot.memory.out
+        turn.emit("steering", rot.actions, rot.requeue_after_s)
         healthy = frozenset(c for c in clouds if c not in h.memory.clouds_down and not h.memory.edge_unhealthy_endpoints(c))
-        facts = r.memory.state
+        caught_up = failover.clouds_caught_up(r.memory.state, clouds)
         can = canary.reconcile(
-            canary.CanaryView(now_s, self._platform, out_set, healthy, failover.clouds_caught_up(facts, clouds), samples),
-            st.canary,
+            canary.CanaryView(now_s, self._platform, rot.memory.out, healthy, caught_up, batch.samples), st.canary
         )
-        emit("canary", can.actions, can.requeue_after_s)
-        returning = can.memory.returning(edge.canary_steps)
-        unhealthy = frozenset((c, s) for (v, c, s), e in h.memory.endpoints.items() if v == EDGE and not e.healthy)
+        turn.emit("canary", can.actions, can.requeue_after_s)
+        return _Sensed(h.memory, r.memory, rot.memory, can.memory, can.memory.returning(edge.canary_steps))
 
+    def _act(self, turn: _Turn, batch: _Batch, sensed: _Sensed) -> _Acted:
+        """Steering, failover, steering again: tier 1 first, then the sequence, then what it moved."""
+        st, clouds = self._state, self._platform.cloud_names
+        out_set, returning = sensed.rotation.out, sensed.returning
+        unhealthy = frozenset((c, s) for (v, c, s), e in sensed.health.endpoints.items() if v == EDGE and not e.healthy)
         # The autoscaler's burst as it stood after the last step: steering spills to burst pods by capacity.
         bursting = frozenset(st.autoscaler.burst_capacity_rps())
         capacity = {name: st.autoscaler.capacity_rps(name) for name in sorted(bursting)}
 
         def steer(moved: Mapping[str, str], served: tuple[ServedSplit, ...], memory: SteeringMemory) -> SteeringMemory:
             view = steering.SteeringView(
-                now_s, self._platform, self._services, out_set, unhealthy, returning, moved, served, capacity, bursting
+                turn.now_s, self._platform, self._services, out_set, unhealthy, returning, moved, served, capacity, bursting
             )
             d = steering.reconcile(view, memory)
-            emit("steering", d.actions, d.requeue_after_s)
+            turn.emit("steering", d.actions, d.requeue_after_s)
             return d.memory
 
-        steered = steer(st.failover.moved(), splits, st.steering)
+        steered = steer(st.failover.moved(), batch.splits, st.steering)
+        fully_in = frozenset(c for c in clouds if c not in returning)
         fo = failover.reconcile(
-            failover.FailoverView(
-                now_s, self._platform, self._services, out_set, frozenset(c for c in clouds if c not in returning),
-                facts, dict(self._pools),
-            ),
+            failover.FailoverView(turn.now_s, self._platform, self._services, out_set, fully_in,
+                                  sensed.replication.state, dict(self._pools)),
             st.failover,
         )
-        emit("failover", fo.actions, fo.requeue_after_s)
-        steered = steer(fo.memory.moved(), (), steered)
+        turn.emit("failover", fo.actions, fo.requeue_after_s)
+        return _Acted(steer(fo.memory.moved(), (), steered), fo.memory)
+
+    def _follow(self, turn: _Turn, sensed: _Sensed, acted: _Acted) -> tuple[AutoscalerMemory, IncidentMemory]:
+        """Autoscaler for the load the new weights bring, incidents for the people."""
+        st, clouds = self._state, self._platform.cloud_names
+        out_set, returning = sensed.rotation.out, sensed.returning
         # The autoscaler sizes from the weights before any burst spill (see steering.Asked.base).
-        weights = {name: dict(a.base or a.weights) for name, a in steered.asked.items()}
+        weights = {name: dict(a.base or a.weights) for name, a in acted.steering.asked.items()}
         auto = autoscaler.reconcile(
             AutoscalerView.build(
                 self._scaling_platform, self._services, self._samples.values(), self._pools.values(), weights,
-                out_set | h.memory.clouds_down, now_s, self._epoch,
+                out_set | sensed.health.clouds_down, turn.now_s, self._epoch,
             ),
             st.autoscaler,
         )
-        emit("autoscaler", auto.actions, auto.requeue_after_s)
-        endpoints = {(c, p.name): h.memory.edge_healthy(c, p.name) for p in self._services for c in p.placement}
+        turn.emit("autoscaler", auto.actions, auto.requeue_after_s)
+        h = sensed.health
         inc = incidents.reconcile(
             incidents.IncidentView(
-                now_s=now_s,
+                now_s=turn.now_s,
                 catalog=self._catalog,
-                endpoints=endpoints,
-                clouds_down=h.memory.clouds_down,
-                stalls=facts.stalls(),
+                endpoints={(c, p.name): h.edge_healthy(c, p.name) for p in self._services for c in p.placement},
+                clouds_down=h.clouds_down,
+                stalls=sensed.replication.state.stalls(),
                 # Carrying the failed-over traffic until the failed cloud is fully back, canary included.
                 survivors=tuple(c for c in clouds if c not in out_set and c not in returning) if out_set or returning else (),
                 recovering=frozenset(c for c in returning if c not in out_set),
@@ -206,13 +262,8 @@ class Plane:
             ),
             st.incidents,
         )
-        emit("incidents", inc.actions, inc.requeue_after_s)
-        self._state = PlaneState(h.memory, r.memory, rot.memory, can.memory, fo.memory, steered, auto.memory, inc.memory)
-        # Every controller ran, so every wake-up is fresh: the old ones are replaced, not merged.
-        self._wakeups = {}
-        for actor, at in wakes:
-            self._wakeups[actor] = min(at, self._wakeups.get(actor, at))
-        return out
+        turn.emit("incidents", inc.actions, inc.requeue_after_s)
+        return auto.memory, inc.memory
 
     def next_wakeup_s(self) -> float | None:
         """The earliest time any controller asked to run again (absolute, on the driver's clock)."""
