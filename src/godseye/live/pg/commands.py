@@ -2,6 +2,7 @@
 
     godseye lab write-check --fault kill|pause|partition [--json FILE] [--rate 100] [--writers 2]
     godseye lab pg-throughput [--seconds 5] [--writers 4] [--json FILE]
+    godseye lab data-watch [--seconds 20] [--rate 200] [--window 5] [--stall gcp,azure] [--json FILE]
     godseye lab pg-up | pg-status | pg-down
 
 `up_triplet()` and `down_triplet()` are what `godseye lab up` / `lab down` call to bring the
@@ -18,6 +19,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from godseye.live.datasync.objects import ObjectSyncError
+from godseye.live.datasync.streams import StreamError
+from godseye.live.datasync.watch import run_watch
+from godseye.live.paths import lab_dir
 from godseye.live.pg.cluster import ClusterError, Triplet
 from godseye.live.pg.pointer import read_pointer
 from godseye.live.pg.throughput import compare
@@ -115,6 +120,30 @@ def pg_throughput(
     out.print_json(json.dumps(figures))
 
 
+def data_watch(
+    seconds: Annotated[float, typer.Option("--seconds", min=2.0, max=600.0, help="How long to write and watch.")] = 20.0,
+    rate: Annotated[float, typer.Option("--rate", min=1.0, max=5000.0, help="Stream events per second.")] = 200.0,
+    window: Annotated[float, typer.Option("--window", min=0.5, max=900.0, help="Object batch sync window, seconds.")] = 5.0,
+    stall: Annotated[str, typer.Option("--stall", help="Copies to cut half way, e.g. gcp,azure (default: none).")] = "",
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures here as JSON.")] = None,
+) -> None:
+    """Redis-stream and object-sync replication under load, as the replication watch measures it."""
+    clouds = tuple(c for c in stall.split(",") if c)
+    unknown = [c for c in clouds if c not in ("gcp", "azure")]
+    if unknown:
+        err.print(f"--stall: {', '.join(unknown)} is not a replica cloud (gcp, azure)", markup=False, highlight=False)
+        raise typer.Exit(2)
+    try:
+        report = run_watch(lab_dir() / "datasync", seconds, rate, window, clouds)
+    except (StreamError, ObjectSyncError) as exc:
+        err.print(f"data-watch: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    _write_json(json_file, report)
+    out.print_json(json.dumps(report))
+    breached = bool(report["stream"]["breached"]) or bool(report["objects"]["breached"])
+    raise typer.Exit(1 if breached else 0)
+
+
 def pg_up() -> None:
     """Start the PostgreSQL triplet alone (replaces a previous one)."""
     try:
@@ -148,6 +177,7 @@ def pg_down() -> None:
 def register(app: typer.Typer) -> None:
     app.command("write-check")(write_check)
     app.command("pg-throughput")(pg_throughput)
+    app.command("data-watch")(data_watch)
     app.command("pg-up")(pg_up)
     app.command("pg-status")(pg_status)
     app.command("pg-down")(pg_down)
