@@ -1,4 +1,4 @@
-"""Benchmark of the twin without the CLI: `python benchmarks/twin_bench.py [SERVICES] [HOURS] [GENERATED_HOURS]`."""
+"""The twin benchmark without the CLI: `python benchmarks/twin_bench.py [SERVICES] [HOURS] [GEN_HOURS] [--idle-plane]`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from godseye.bench import render_bench, run_bench
 
 
 def main() -> None:
-    services = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    hours = float(sys.argv[2]) if len(sys.argv) > 2 else 24.0
-    generated_hours = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    services = int(args[0]) if args else 1000
+    hours = float(args[1]) if len(args) > 1 else 24.0
+    generated_hours = float(args[2]) if len(args) > 2 else 1.0
     console = Console()
-    render_bench(run_bench(services, hours, generated_hours, progress=console.print), console)
+    idle = "--idle-plane" in sys.argv
+    render_bench(run_bench(services, hours, generated_hours, idle, progress=console.print), console)
 
 
 if __name__ == "__main__":

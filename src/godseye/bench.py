@@ -58,6 +58,22 @@ class BenchCase:
         return self.simulated_s / max(self.wall_s - self.plane_s, 1e-9)
 
 
+class IdlePlane:
+    """A plane that watches and never acts: what the twin alone costs, whatever the plane's speed."""
+
+    def __init__(self, platform: Platform, services: list[ServicePlan]) -> None:
+        self.observed = 0
+
+    def observe(self, obs: Observation) -> None:
+        self.observed += 1
+
+    def step(self, now_s: float) -> list[Emitted]:
+        return []
+
+    def next_wakeup_s(self) -> float | None:
+        return None
+
+
 class TimedPlane:
     """The real plane behind a stopwatch (wall clock here, in the bench, never in sim/)."""
 
@@ -107,9 +123,9 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def run_case(name: str, platform: Platform, hours: float) -> BenchCase:
+def run_case(name: str, platform: Platform, hours: float, idle: bool = False) -> BenchCase:
     scenario = black_friday(hours)
-    inner = real_plane_factory(epoch_of(platform, scenario))
+    inner = IdlePlane if idle else real_plane_factory(epoch_of(platform, scenario))
     timed: list[TimedPlane] = []
 
     def build(p: Platform, services: list[ServicePlan]) -> PlanePort:
@@ -123,22 +139,27 @@ def run_case(name: str, platform: Platform, hours: float) -> BenchCase:
                      timed[0].seconds, timed[0].steps)
 
 
-def run_bench(services: int, hours: float, generated_hours: float,
+def run_bench(services: int, hours: float, generated_hours: float, idle: bool = False,
               progress: Callable[[str], None] | None = None) -> list[BenchCase]:
     """The reference for `hours`, then generated platforms of a tenth of `services` and of all of them
     for `generated_hours` each (the plane's per-step cost grows with services, so a full day of a
     1,000-service platform takes long; the speed per simulated second is what is compared)."""
     base = load_platform()
-    plan = [("reference", base, hours)]
+    suffix = " (idle plane)" if idle else ""
+    plan = [("reference" + suffix, base, hours)]
     tenth = max(len(base.services) + 1, services // 10)
     if tenth < services:
-        plan.append((f"generated {tenth}", generated_platform(base, tenth), generated_hours))
-    plan.append((f"generated {services}", generated_platform(base, services), generated_hours))
+        plan.append((f"generated {tenth}{suffix}", generated_platform(base, tenth), generated_hours))
+    plan.append((f"generated {services}{suffix}", generated_platform(base, services), generated_hours))
     out = []
     for name, platform, h in plan:
         if progress is not None:
             progress(f"bench: {name} ({len(platform.services)} services), {h:g} h of Black Friday ...")
-        out.append(run_case(name, platform, h))
+        case = run_case(name, platform, h, idle)
+        out.append(case)
+        if progress is not None:
+            progress(f"  {case.wall_s:.1f} s wall, {case.speedup:,.0f}x real time, {case.events_per_s:,.0f} events/s, "
+                     f"{case.plane_s / case.wall_s:.0%} in the plane, peak {case.peak_rss_mb:.0f} MB")
     return out
 
 

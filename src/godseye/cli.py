@@ -171,11 +171,13 @@ def bench(
     generated_hours: Annotated[
         float, typer.Option("--generated-hours", help="Simulated hours on each generated platform.", min=0.01)
     ] = 1.0,
+    idle: Annotated[bool, typer.Option("--idle-plane", help="Drive a plane that never acts: the twin's own cost.")] = False,
 ) -> None:
     """The twin's speed: simulated seconds per wall second, events per second, peak memory."""
     from godseye.bench import render_bench, run_bench
 
-    render_bench(run_bench(services, hours, generated_hours, progress=lambda msg: err.print(msg, highlight=False)), out)
+    cases = run_bench(services, hours, generated_hours, idle, progress=lambda msg: err.print(msg, highlight=False))
+    render_bench(cases, out)
 
 
 def main() -> None:
