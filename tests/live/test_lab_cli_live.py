@@ -39,6 +39,16 @@ def godseye(*args: str, lab_dir: Path, timeout_s: float = 120.0) -> subprocess.C
     return subprocess.run([*GODSEYE, *args], env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
 
 
+def wait_for_page(lab_dir: Path, timeout_s: float = 10.0) -> bool:
+    """The outage page reaches the receiver within the bound (detection is ~1-2 s)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if "godseye/cloud-outage/aws" in godseye("lab", "status", lab_dir=lab_dir).stdout:
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def test_a_crashed_lab_leaves_no_process_behind(lab_dir: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", CRASHER, str(lab_dir)], stdout=subprocess.PIPE, text=True)
     try:
@@ -67,10 +77,10 @@ def test_up_status_chaos_down(lab_dir: Path) -> None:
         assert len(alive_records(lab_dir)) >= 4
         kill = godseye("lab", "chaos", "kill-cloud", "aws", lab_dir=lab_dir)
         assert kill.returncode == 0 and "pos.aws.0" in kill.stdout, kill.stderr
-        time.sleep(3.0)
         status = godseye("lab", "status", lab_dir=lab_dir)
         assert status.returncode == 0
         assert "0/" in status.stdout  # aws: no process running
+        assert wait_for_page(lab_dir), "the outage page reached the lab's receiver"
         bad = godseye("lab", "chaos", "kill-cloud", "nowhere", lab_dir=lab_dir)
         assert bad.returncode == 2 and "no cloud named 'nowhere'" in bad.stderr
     finally:

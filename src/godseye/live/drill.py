@@ -7,7 +7,7 @@ control plane steers on the wall clock. Everything reported is measured by this 
 
 - RTO per service from the load generator's own records, by the drill contract's definition: from the
   fault's start until the service again answers >= 99% of its requests within its p99 SLA, for the
-  contract's 60 s hold divided by the time scale (1 s bins);
+  contract's 60 s hold divided by the time scale; in bins of at least 1 s holding >= 200 requests;
 - failed requests: requests the load generator saw fail (no answer, timeout, 5xx);
 - steering, timeline, pages: what the controllers asked for and what the lab did with it.
 
@@ -41,6 +41,9 @@ from godseye.spec.models import Datastore, Platform
 from godseye.spec.scenario import CloudOutage, Scenario, ServiceOutage
 
 BIN_S = 1.0
+# A bin must hold enough requests for "99% within the SLA" to tolerate one slow request in a hundred:
+# at 50 req/s a 1 s bin would turn a single scheduling hiccup of a shared core into an outage.
+MIN_REQUESTS_PER_BIN = 200
 # Requests a drill may send at most, whatever its length: a bound on memory and time.
 MAX_REQUESTS = 200_000
 
@@ -73,16 +76,16 @@ def fault_anchors(scenario: Scenario) -> list[float]:
 
 def rto_from_records(
     records: Sequence[RequestRecord], service: str, sla_ms: float, good_ratio: float, anchors: Sequence[float],
-    duration_s: float, hold_s: float,
+    duration_s: float, hold_s: float, bin_s: float = BIN_S,
 ) -> float | None:
-    """Worst RTO of a service over the run, in bins of BIN_S; None if it had not recovered by the end."""
-    n = max(1, math.ceil(duration_s / BIN_S))
+    """Worst RTO of a service over the run, in bins of `bin_s`; None if it had not recovered by the end."""
+    n = max(1, math.ceil(duration_s / bin_s))
     total = [0] * n
     good = [0] * n
     for r in records:
         if r.service != service:
             continue
-        i = min(n - 1, max(0, int(r.t_s / BIN_S)))
+        i = min(n - 1, max(0, int(r.t_s / bin_s)))
         total[i] += 1
         good[i] += 1 if r.ok and r.latency_ms <= sla_ms else 0
     worst = 0.0
@@ -90,15 +93,15 @@ def rto_from_records(
     good_since: float | None = None
     last_end = -math.inf
     for i in range(n):
-        t0 = i * BIN_S
+        t0 = i * bin_s
         ok = total[i] == 0 or good[i] >= good_ratio * total[i]
         if not ok:
             if start is None:
-                start = max((a for a in anchors if last_end < a <= t0 + BIN_S), default=t0)
+                start = max((a for a in anchors if last_end < a <= t0 + bin_s), default=t0)
             good_since = None
         elif start is not None:
             good_since = t0 if good_since is None else good_since
-            if t0 + BIN_S - good_since >= hold_s:
+            if t0 + bin_s - good_since >= hold_s:
                 worst = max(worst, good_since - start)
                 last_end, start, good_since = good_since, None, None
     if start is not None:
@@ -185,13 +188,14 @@ def _result(
 ) -> DrillResult:
     duration = scaled.duration_s
     anchors = fault_anchors(scaled)
-    hold = max(2 * BIN_S, RECOVERY_HOLD_S / time_scale)
     services: list[ServiceResult] = []
     for plan in spec.services:
         svc = spec.platform.services[plan.name]
         mine = [r for r in records if r.service == plan.name]
         s = summarize(mine)
-        rto = rto_from_records(mine, plan.name, svc.p99_sla_ms, 1.0 - svc.error_rate_sla, anchors, duration, hold)
+        bin_s = max(BIN_S, MIN_REQUESTS_PER_BIN / max(plan.rps, 1e-9))
+        hold = max(2 * bin_s, RECOVERY_HOLD_S / time_scale)
+        rto = rto_from_records(mine, plan.name, svc.p99_sla_ms, 1.0 - svc.error_rate_sla, anchors, duration, hold, bin_s)
         # RPO: the edge lab writes no data (lab_spec.LabSizing.with_datastores); 0 lost by construction.
         services.append(ServiceResult(plan.name, plan.tier, None if rto is None else round(rto, 3), plan.rto_target_s,
                                       0.0, plan.rpo_target_s, s.requests, s.failed))
