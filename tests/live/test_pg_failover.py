@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -19,7 +20,8 @@ import pytest
 
 from godseye.live.paths import cloud_address
 from godseye.live.pg.cluster import CLOUDS, Triplet, cluster_pids
-from godseye.live.pg.pointer import read_pointer
+from godseye.live.pg.orders import OrdersStore
+from godseye.live.pg.pointer import read_pointer, write_pointer
 from godseye.live.pg.write_check import Fault, run_check
 
 pytestmark = [
@@ -74,7 +76,53 @@ def _check(triplet: Triplet, fault: Fault) -> None:
 
 @pytest.mark.timeout(150)
 def test_kill_primary_loses_nothing(triplet: Triplet) -> None:
-    _check(triplet, "kill")
+    """The write check, with a service's order client recording orders through the same failover."""
+    store = OrdersStore(triplet.root, deadline_s=10.0)
+    acked: list[str] = []
+    stop = threading.Event()
+
+    def orders() -> None:
+        i = 0
+        while not stop.is_set():
+            if store.record(f"o-{i}"):
+                acked.append(f"o-{i}")
+            i += 1
+            stop.wait(0.05)
+
+    service = threading.Thread(target=orders, daemon=True)
+    service.start()
+    try:
+        _check(triplet, "kill")
+    finally:
+        stop.set()
+        service.join(15.0)
+        store.close()
+    pointer = read_pointer(triplet.root)
+    assert pointer is not None and len(acked) > 50
+    with psycopg.connect(triplet.nodes[pointer.primary].dsn(), autocommit=True) as conn:
+        rows = dict(conn.execute("SELECT id, count(*) FROM orders GROUP BY id").fetchall())
+    assert all(rows.get(o) == 1 for o in acked), "an acknowledged order is missing or duplicated"
+
+
+@pytest.mark.timeout(30)
+def test_orders_are_idempotent_and_wait_while_writes_are_held(triplet: Triplet) -> None:
+    store = OrdersStore(triplet.root, deadline_s=0.5)
+    try:
+        assert store.record("same") and store.record("same")
+        pointer = read_pointer(triplet.root)
+        assert pointer is not None
+        with psycopg.connect(triplet.nodes[pointer.primary].dsn(), autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM orders WHERE id = 'same'").fetchone()
+        assert row is not None and row[0] == 1
+        write_pointer(triplet.root, replace(pointer, hold=True))
+        try:
+            started = time.monotonic()
+            assert store.record("held") is False
+            assert time.monotonic() - started < 2.0
+        finally:
+            write_pointer(triplet.root, pointer)
+    finally:
+        store.close()
 
 
 @pytest.mark.timeout(150)
