@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -78,7 +79,7 @@ def lsn_to_int(lsn: str) -> int:
     return (int(high, 16) << 32) + int(low, 16)
 
 
-def _sample(conn: psycopg.Connection[tuple[object, ...]], cloud: str) -> PgSample:
+def _sample(conn: psycopg.Connection[tuple[object, ...]], cloud: str, clock: Callable[[], float]) -> PgSample:
     row = conn.execute(SAMPLE_SQL).fetchone()
     assert row is not None
     in_recovery, received, replayed, age, epoch = row
@@ -89,7 +90,7 @@ def _sample(conn: psycopg.Connection[tuple[object, ...]], cloud: str) -> PgSampl
             for r in conn.execute(STANDBYS_SQL).fetchall()
         )
     return PgSample(
-        t_s=time.monotonic(), cloud=cloud, in_recovery=bool(in_recovery),
+        t_s=clock(), cloud=cloud, in_recovery=bool(in_recovery),
         received_pos=int(str(received or 0)), replayed_pos=int(str(replayed or 0)),
         replay_age_s=float(str(age)) if age is not None else None,
         fence_epoch=int(str(epoch)) if epoch is not None else None, standbys=standbys,
@@ -99,8 +100,10 @@ def _sample(conn: psycopg.Connection[tuple[object, ...]], cloud: str) -> PgSampl
 class Prober:
     """Samples one cluster in its own thread; the newest good sample is kept."""
 
-    def __init__(self, cloud: str, conninfo: str, interval_s: float = SAMPLE_INTERVAL_S) -> None:
+    def __init__(self, cloud: str, conninfo: str, interval_s: float = SAMPLE_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.cloud = cloud
+        self.clock = clock
         self.interval_s = interval_s
         self.session = Session(conninfo)
         self.latest: PgSample | None = None
@@ -114,7 +117,7 @@ class Prober:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.latest = self.session.call(lambda conn: _sample(conn, self.cloud))
+                self.latest = self.session.call(lambda conn: _sample(conn, self.cloud, self.clock))
             except (psycopg.Error, OSError) as exc:
                 self.last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self._stop.wait(self.interval_s)
@@ -129,10 +132,14 @@ class Prober:
 class ReplicationWatch:
     """Live positions of every cluster of the triplet for one datastore, as the controllers see them."""
 
-    def __init__(self, triplet: Triplet, datastore: str, stale_after_s: float = STALE_AFTER_S) -> None:
+    def __init__(self, triplet: Triplet, datastore: str, stale_after_s: float = STALE_AFTER_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`clock` stamps the samples; pass the driver's own clock (e.g. the lab's seconds since start)
+        and call `positions`, `reachable` and `lag` with times on that same clock."""
         self.datastore = datastore
         self.stale_after_s = stale_after_s
-        self.probers = {cloud: Prober(cloud, node.dsn(application_name="godseye-watch")) for cloud, node in triplet.nodes.items()}
+        self.probers = {cloud: Prober(cloud, node.dsn(application_name="godseye-watch"), clock=clock)
+                        for cloud, node in triplet.nodes.items()}
 
     def start(self) -> None:
         for prober in self.probers.values():
