@@ -179,3 +179,27 @@ def test_down_leaves_no_process_even_when_paused() -> None:
     assert time.monotonic() - started < 30
     assert not any(cluster_pids(n.title, None) for n in t.nodes.values())
     assert not (root / "pg").exists()
+
+
+@pytest.mark.timeout(150)
+def test_second_failure_right_after_the_first_loses_nothing() -> None:
+    """aws killed, gcp promoted; gcp killed a few writes later, before aws is back: azure is promoted
+    with no standby left, so it acknowledges nothing until gcp returns and follows it."""
+    root = Path(tempfile.mkdtemp(prefix="godseye-pg-test-"))
+    root.chmod(0o755)
+    t = Triplet(root / "pg", base_port=_free_base_port(27032))
+    try:
+        t.up()
+        report = run_check(t, "kill", warmup_s=2.0, after_s=2.0, second=True)
+        assert report["lost"] == 0, report["lost_ns"]
+        assert report["duplicated"] == 0, report["duplicated_ns"]
+        assert (report["old_primary"], report["second_victim"], report["new_primary"]) == ("aws", "gcp", "azure")
+        assert 0 < report["write_outage_s"] <= 5.0
+        # No standby until gcp is back (2 s down, then rewound): writes wait rather than risk a loss.
+        assert report["second_write_outage_s"] >= 2.0
+        assert report["old_primary_rejoined_as_replica"] is True
+        assert report["old_primary_has_every_acked_row"] is True
+    finally:
+        t.down()
+        shutil.rmtree(root, ignore_errors=True)
+    assert not any(cluster_pids(n.title, None) for n in t.nodes.values())

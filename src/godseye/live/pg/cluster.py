@@ -267,7 +267,7 @@ class Triplet:
             conn.execute(f"GRANT SELECT ON godseye_fence TO {APP_USER}")
             # What the tier-1 lab services record (live/pg/orders.py); ids are theirs, so retries stay idempotent.
             conn.execute("CREATE TABLE orders (id text NOT NULL, epoch integer NOT NULL, at timestamptz NOT NULL DEFAULT now())")
-            conn.execute("CREATE INDEX orders_id ON orders (id)")
+            conn.execute("CREATE UNIQUE INDEX orders_id_key ON orders (id)")  # the order id is the idempotency key
             conn.execute(f"GRANT SELECT, INSERT ON orders TO {APP_USER}")
         for replica in replicas:
             self.clone(replica, primary)

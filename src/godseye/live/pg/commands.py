@@ -1,6 +1,6 @@
 """`godseye lab` commands of the PostgreSQL triplet; `register(lab_app)` adds them to the lab sub-app.
 
-    godseye lab write-check --fault kill|pause|partition [--json FILE] [--rate 100] [--writers 2]
+    godseye lab write-check --fault kill|pause|partition [--second] [--json FILE] [--rate 100] [--writers 2]
     godseye lab pg-throughput [--seconds 5] [--writers 4] [--json FILE]
     godseye lab data-watch [--seconds 20] [--rate 200] [--window 5] [--stall gcp,azure] [--json FILE]
     godseye lab pg-up | pg-status | pg-down
@@ -67,6 +67,7 @@ def write_check(
     rate: Annotated[float, typer.Option("--rate", min=1.0, max=1000.0, help="Writes per second, all writers together.")] = 100.0,
     writers: Annotated[int, typer.Option("--writers", min=1, max=16, help="Concurrent writer connections.")] = 2,
     verbose: Annotated[bool, typer.Option("--verbose", help="Print the control plane's timeline too.")] = False,
+    second: Annotated[bool, typer.Option("--second", help="The new primary fails too, right after the failover.")] = False,
 ) -> None:
     """Numbered writes under a primary failure; exit 0 only if no acknowledged write was lost or duplicated."""
     triplet = Triplet()
@@ -76,7 +77,8 @@ def write_check(
             out.print("starting a PostgreSQL triplet for this check (removed afterwards)")
             triplet.up()
         chosen = next(f for f in FAULTS if f == fault.value)  # typer already refused anything else
-        report = run_check(triplet, chosen, rate_per_s=rate, writers=writers, log=lambda m: out.print(m, highlight=False))
+        report = run_check(triplet, chosen, rate_per_s=rate, writers=writers, log=lambda m: out.print(m, highlight=False),
+                           second=second)
     except ClusterError as exc:
         err.print(f"write-check: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from None

@@ -24,7 +24,7 @@ ORDER_SQL = """
 WITH f AS (SELECT epoch FROM godseye_fence WHERE epoch = %(epoch)s),
      ins AS (INSERT INTO orders (id, epoch)
              SELECT %(id)s, f.epoch FROM f
-             WHERE NOT EXISTS (SELECT 1 FROM orders WHERE id = %(id)s)
+             ON CONFLICT (id) DO NOTHING
              RETURNING 1)
 SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM ins), txid_current()
 """

@@ -109,16 +109,28 @@ def _present(triplet: Triplet, cloud: str, run: str) -> dict[int, int]:
 
 
 def _caught_up(loop: PgControlLoop, old: str, new: str) -> bool:
+    """`old` is a reachable replica of `new` (directly, or through a replica of it) and has replayed
+    about everything `new` has (within 1 MB: writes keep flowing while we look)."""
     mine, theirs = loop.watch.sample(old), loop.watch.sample(new)
-    now = time.monotonic()
-    return (mine is not None and theirs is not None and mine.in_recovery and loop.watch.reachable(old, now)
-            and loop.triplet.following(old) == new and mine.replayed_pos >= theirs.received_pos - 1_000_000
-            and any(s.cloud == old and s.state == "streaming" for s in theirs.standbys))
+    upstream = loop.triplet.following(old)
+    if mine is None or theirs is None or upstream is None or not mine.in_recovery:
+        return False
+    if not loop.watch.reachable(old, time.monotonic()) or mine.replayed_pos < theirs.received_pos - 1_000_000:
+        return False
+    if upstream == new:
+        return any(s.cloud == old and s.state == "streaming" for s in theirs.standbys)
+    relay = loop.watch.sample(upstream)
+    return relay is not None and relay.in_recovery and loop.triplet.following(upstream) == new
 
 
 def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers: int = 2,
-              warmup_s: float = 3.0, after_s: float = 3.0, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """One fault under load on a running triplet; the triplet is left running (the new primary primary)."""
+              warmup_s: float = 3.0, after_s: float = 3.0, log: Callable[[str], None] = lambda _: None,
+              second: bool = False) -> dict[str, Any]:
+    """One fault under load on a running triplet; the triplet is left running (the new primary primary).
+
+    `second`: the new primary fails the same way right after the failover (a few writes after it),
+    before the first victim is back. The third cloud is promoted; it has no standby left, so it
+    acknowledges nothing until the second victim returns and follows it (RPO 0 over the outage)."""
     before = prepare(triplet)
     old = before.primary
     run = uuid.uuid4().hex[:12]
@@ -126,6 +138,8 @@ def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers
     route = PointerRoute(triplet.root)
     clients = [Writer(route, run, i, writers, rate_per_s / writers) for i in range(writers)]
     new_primary: str | None = None
+    second_victim: str | None = None
+    second_t: float | None = None
     rejoined = False
     restored = False
     fault_t = time.monotonic()
@@ -163,6 +177,32 @@ def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers
             log(f"failover to {new_primary}: writes acknowledged again")
         except ClusterError as exc:
             log(str(exc))
+        if second and new_primary is not None:
+            pause_s(0.3)
+            second_victim, second_t = new_primary, time.monotonic()
+            log(f"{fault} {second_victim} too, right after the failover")
+            inject(triplet, fault, second_victim)
+
+            def promoted_again() -> bool:
+                p = _pointer(triplet)
+                return p.primary not in (old, second_victim) and not p.hold
+
+            try:
+                wait_with_watchdog("the second failover", promoted_again, FAILOVER_TIMEOUT_S)
+                new_primary = _pointer(triplet).primary
+                log(f"second failover to {new_primary}: it has no standby, so writes wait")
+                pause_s(after_s)
+                restore(triplet, fault, second_victim)
+                third, since = new_primary, second_t
+
+                def resumed() -> bool:
+                    return any(a.cloud == third and a.t_s > since for w in clients for a in w.acks)
+
+                wait_with_watchdog(f"{second_victim} to follow {third} and writes to resume", resumed, REJOIN_TIMEOUT_S)
+                log(f"{second_victim} is back as a replica of {new_primary}: writes acknowledged again")
+            except ClusterError as exc:
+                log(str(exc))
+                restore(triplet, fault, second_victim)
         pause_s(after_s)
         restore(triplet, fault, old)
         restored = True
@@ -173,7 +213,7 @@ def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers
                 wait_with_watchdog(f"{old} to rejoin as a replica of {new_primary} and catch up",
                                    lambda: _caught_up(loop, old, new_primary or ""), REJOIN_TIMEOUT_S)
                 rejoined = True
-                log(f"{old} is a streaming replica of {new_primary} and caught up")
+                log(f"{old} is a streaming replica (of {triplet.following(old)}) and caught up with {new_primary}")
             except ClusterError as exc:
                 log(str(exc))
         pause_s(1.0)
@@ -195,12 +235,22 @@ def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers
         old_has_all = not (acked - old_rows.keys())
     duration = max((a.t_s for a in acks), default=fault_t) - min((a.t_s for a in acks), default=fault_t)
     lags = [v for sample in loop.lag_samples for v in sample.values()]
+    second_fields: dict[str, Any] = {}
+    if second:
+        second_fields = {"second_victim": second_victim,
+                         "second_write_outage_s": round(write_outage_s(acks, second_t), 3) if second_t is not None else None}
+        # The first outage is the longest gap between the two faults.
+        acks_first = [a for a in acks if second_t is None or a.t_s < second_t]
+        first_outage = write_outage_s(acks_first, fault_t)
+    else:
+        first_outage = write_outage_s(acks, fault_t)
     return {
+        **second_fields,
         "fault": fault,
         "acked": len(acked),
         "lost": len(lost),
         "duplicated": len(duplicated),
-        "write_outage_s": round(write_outage_s(acks, fault_t), 3),
+        "write_outage_s": round(first_outage, 3),
         "new_primary": new_primary,
         "old_primary": old,
         "old_primary_rejoined_as_replica": rejoined,

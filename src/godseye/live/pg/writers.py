@@ -3,7 +3,7 @@
 Each writer owns the numbers n = k, k + W, k + 2W, ... and writes them in order at a steady rate.
 A write is acknowledged when its transaction's COMMIT returned; with synchronous quorum replication
 that means a second cloud flushed it. A write whose outcome is unknown (connection cut, server
-gone) is retried with the same n, and the insert is guarded by `NOT EXISTS`, so a retry of a write
+gone) is retried with the same n, and the insert is keyed on it (`ON CONFLICT DO NOTHING`), so a retry of a write
 that did commit finds it instead of adding it twice (the idempotent retry every client of a failing
 database needs). The same transaction checks the fencing epoch: a writer whose pointer is older or
 newer than the cluster it reached writes nothing there and re-reads the pointer.
@@ -32,13 +32,17 @@ CREATE TABLE IF NOT EXISTS writes (
     run text NOT NULL, n bigint NOT NULL, epoch integer NOT NULL, writer integer NOT NULL,
     at timestamptz NOT NULL DEFAULT clock_timestamp())
 """
-# Deliberately no unique constraint: duplicates must stay detectable, not be hidden by the schema.
-INDEX_SQL = "CREATE INDEX IF NOT EXISTS writes_run_n ON writes (run, n)"
+# The write id is the idempotency key. A NOT EXISTS guard alone is not enough: a commit still waiting
+# for a standby is invisible to a retry on the same primary, so the retry would write the row a second
+# time (seen when the second of two quick failures left the new primary without a standby). The
+# unique index makes the retry wait for the first attempt and then find it. Physical duplicates (a
+# diverged history replayed into the new primary) would still show in the per-n count of the check.
+INDEX_SQL = "CREATE UNIQUE INDEX IF NOT EXISTS writes_run_n_key ON writes (run, n)"
 WRITE_SQL = """
 WITH f AS (SELECT epoch FROM godseye_fence WHERE epoch = %(epoch)s),
      ins AS (INSERT INTO writes (run, n, epoch, writer)
              SELECT %(run)s, %(n)s, f.epoch, %(writer)s FROM f
-             WHERE NOT EXISTS (SELECT 1 FROM writes WHERE run = %(run)s AND n = %(n)s)
+             ON CONFLICT (run, n) DO NOTHING
              RETURNING 1)
 SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM ins), txid_current()
 """
@@ -47,7 +51,7 @@ SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM ins), txid_current()
 PLAIN_WRITE_SQL = """
 WITH ins AS (INSERT INTO writes (run, n, epoch, writer)
              SELECT %(run)s, %(n)s, 0, %(writer)s
-             WHERE NOT EXISTS (SELECT 1 FROM writes WHERE run = %(run)s AND n = %(n)s)
+             ON CONFLICT (run, n) DO NOTHING
              RETURNING 1)
 SELECT 1, (SELECT count(*) FROM ins), txid_current()
 """
