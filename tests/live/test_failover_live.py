@@ -81,7 +81,7 @@ def test_kill_aws_under_load_reroutes_then_returns_through_every_canary_step(lab
         async with LabSession(spec, lab_dir) as s:
             assert s.adapter is not None and s.loop is not None
             s.clock.reset()
-            s.start_loop(28.0)
+            s.start_loop(36.0)
             load = s.load()
 
             async def chaos() -> tuple[float, float]:
@@ -94,11 +94,11 @@ def test_kill_aws_under_load_reroutes_then_returns_through_every_canary_step(lab
                 restored = await s.chaos.restore("aws")
                 return killed.t_s, restored.t_s
 
-            records, (fault_t, restore_t) = await asyncio.gather(load.run(26.0, 10_000), chaos())
-            await asyncio.sleep(max(0.0, 28.0 - s.clock()))
+            records, (fault_t, restore_t) = await asyncio.gather(load.run(34.0, 12_000), chaos())
+            await asyncio.sleep(max(0.0, 36.0 - s.clock()))
             total = summarize(records)
             # Every request is recorded, the failed ones included.
-            assert total.requests >= 0.9 * RPS * 26.0
+            assert total.requests >= 0.9 * RPS * 34.0
             figures = check_reroute(spec, s, records, fault_t)
             figures.update(requests=total.requests, failed=total.failed)
             # Back through every canary step, in the weights asked for and in HAProxy's own.

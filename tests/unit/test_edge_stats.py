@@ -29,6 +29,7 @@ def test_attempts_without_an_answer_count_as_failed_but_not_those_in_flight() ->
     _, samples = observations(2.0, 1.0, before, after, {}, {}, {})
     (aws,) = samples
     assert aws.offered_rps == 50.0 and aws.served_rps == 20.0 and aws.failed_rps == 25.0
+    assert aws.window_s == 1.0 and aws.t_s == 2.0  # the figures average over (1 s, 2 s]
     assert aws.error_rate == pytest.approx(0.5)
 
 

@@ -109,6 +109,7 @@ def observations(
                     cpu_utilization=cpu / n_ready if n_ready else 0.0,
                     queue_depth=float(now.queue_now + sum(x.inflight for x in replica_loads)),
                     ready_replicas=n_ready,
+                    window_s=dt_s,
                 )
             )
         total = sum(answered.values())

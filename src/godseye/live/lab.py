@@ -122,7 +122,7 @@ class Lab:
         return f"http://{r.host}:{r.port}/healthz"
 
     def load_url(self, r: Replica) -> str:
-        return f"http://{r.host}:{r.port}/load"
+        return f"http://{r.host}:{r.port}/load?window_s={self.spec.sizing.stats_interval_s:g}"
 
     def endpoints(self) -> list[Endpoint]:
         out: list[Endpoint] = []

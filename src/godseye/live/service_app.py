@@ -5,8 +5,8 @@
 - `GET /<service>/...` waits the service time, then answers JSON naming who served it (and the
   header `X-Served-By: <cloud>-<replica>`), so the load generator knows which cloud answered;
 - `GET /healthz` answers at once (what the probes hit);
-- `GET /load` reports the replica's own load: requests in flight, totals, p99 of recent service
-  latencies, CPU seconds used;
+- `GET /load?window_s=1` reports the replica's own load: requests in flight, totals, p99 of the
+  service latencies of the last window_s seconds, CPU seconds used;
 - `POST /admin/service-time` with `{"ms": 80}` changes the service time live (a slow replica).
 """
 
@@ -20,7 +20,8 @@ import time
 
 from aiohttp import web
 
-RECENT_LATENCIES = 1024
+RECENT_LATENCIES = 4096
+DEFAULT_LOAD_WINDOW_S = 1.0
 
 
 class Replica:
@@ -31,7 +32,8 @@ class Replica:
         self.service_time_ms = service_time_ms
         self.inflight = 0
         self.served_total = 0
-        self.latencies_ms: collections.deque[float] = collections.deque(maxlen=RECENT_LATENCIES)
+        # (monotonic time answered, latency): /load reports the p99 of a recent window, not of all time.
+        self.latencies_ms: collections.deque[tuple[float, float]] = collections.deque(maxlen=RECENT_LATENCIES)
 
     @property
     def served_by(self) -> str:
@@ -45,7 +47,7 @@ class Replica:
         finally:
             self.inflight -= 1
         self.served_total += 1
-        self.latencies_ms.append((time.perf_counter() - start) * 1000)
+        self.latencies_ms.append((time.monotonic(), (time.perf_counter() - start) * 1000))
         body = {"service": self.service, "cloud": self.cloud, "replica": self.replica, "path": request.path}
         return web.json_response(body, headers={"X-Served-By": self.served_by})
 
@@ -53,7 +55,12 @@ class Replica:
         return web.json_response({"ok": True, "served_by": self.served_by})
 
     async def load(self, request: web.Request) -> web.Response:
-        recent = sorted(self.latencies_ms)
+        try:
+            window_s = min(60.0, max(0.1, float(request.query.get("window_s", DEFAULT_LOAD_WINDOW_S))))
+        except ValueError:
+            raise web.HTTPBadRequest(text="window_s must be a number") from None
+        since = time.monotonic() - window_s
+        recent = sorted(ms for t, ms in self.latencies_ms if t >= since)
         p99 = recent[min(len(recent) - 1, int(0.99 * len(recent)))] if recent else 0.0
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return web.json_response(
@@ -62,6 +69,7 @@ class Replica:
                 "inflight": self.inflight,
                 "served_total": self.served_total,
                 "p99_ms": p99,
+                "window_s": window_s,
                 "cpu_s": usage.ru_utime + usage.ru_stime,
                 "service_time_ms": self.service_time_ms,
             }
