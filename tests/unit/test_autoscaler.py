@@ -60,7 +60,7 @@ def view(
         ready = memory.replicas(c, "pos")
         ready = plans[0].placement[c].replicas if ready is None else ready
         offered = total * w[c] / 100
-        samples.append(ServiceSample(now, c, "pos", offered, offered, 0.0, p99, cpu, queue, ready, mem))
+        samples.append(ServiceSample(now, c, "pos", offered, offered, 0.0, p99, cpu, queue, ready, memory_utilization=mem))
     return AutoscalerView.build(p, plans, samples, pools, {"pos": w}, down, now, EPOCH, event_history=history)
 
 
