@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from drillkit import builtin, reference
 
 from godseye.control.actions import ScaleService
@@ -20,8 +19,6 @@ def test_flash_sale_scales_reactively_and_bursts() -> None:
     assert all(e.t_s > spike for e in bursts)
 
 
-@pytest.mark.xfail(reason="control: plane.py gives steering no view of the autoscaler's burst capacity, so burst pods "
-                          "get no traffic (reported to the lead)", strict=False)
 def test_burst_capacity_receives_traffic() -> None:
     r = builtin("flash-sale")
     spike = r.faults[0].start_s

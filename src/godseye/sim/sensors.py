@@ -125,7 +125,7 @@ def samples(t: float, world: World, placed: BoolArray, sums: dict[str, FloatArra
     for s, j in zip(*np.nonzero(grid.changed(t, values, placed)), strict=True):
         out.append(ServiceSample(t, world.clouds[j], world.services[s], float(offered[s, j]), float(served[s, j]),
                                  float(offered[s, j] - served[s, j]), float(p99[s, j]), float(util[s, j]),
-                                 float(queue[s, j]), int(ready[s, j])))
+                                 float(queue[s, j]), int(ready[s, j]), window_s=span_s))
     totals = sums["served"].sum(axis=1)
     served_any = totals > 0
     shares = sums["served"] / np.where(served_any, totals, 1.0)[:, None]
