@@ -123,6 +123,7 @@ class Engine:
         self._out_mask = np.zeros_like(self.placed)
         self._sums = {k: np.zeros(self.placed.shape) for k in ("offered", "served", "busy", "p99")}
         self._sum_from = 0.0
+        self._repl_next = 0.0
         self._changes = sensors.ChangeFilter()
         self._grid = sensors.SampleFilter(6, self.placed.shape)
         self._split_grid = sensors.SampleFilter(len(self.clouds), (len(self.services), 1))
@@ -130,7 +131,7 @@ class Engine:
     # -- the loop ------------------------------------------------------------------------------
     def run(self, progress: Progress | None = None) -> DrillResult:
         duration = self.scenario.duration_s
-        t, probe_next, sample_next, wake, repl_next = 0.0, self.probe_phase_s, 0.0, 0.0, 0.0
+        t, probe_next, sample_next, wake = 0.0, self.probe_phase_s, 0.0, 0.0
         bends = deque(self.traffic.change_points())
         shown = -1.0
         for _ in range(self.config.max_turns):
@@ -144,12 +145,8 @@ class Engine:
             if t >= sample_next - 1e-9:
                 self._sample(t)
                 sample_next = t + self.config.sample_interval_s
-            if t >= repl_next - 1e-9:
-                # Positions are read at the plane's next step; they are no reason to step by themselves.
-                for obs in sensors.replication(t, self.data, self.faults):
-                    self.plane.observe(obs)
-                    self.events += 1
-                repl_next = t + self.config.replication_interval_s
+            if t >= self._repl_next - 1e-9:
+                self._poll_replication(t)
             while self.outbox and self.outbox[0][0] <= t + 1e-9:
                 self.plane.observe(self.outbox.popleft()[1])
                 self.events += 1
@@ -164,7 +161,7 @@ class Engine:
                 break
             while bends and bends[0] <= t:
                 bends.popleft()
-            nxt = [duration, sample_next, repl_next, wake, t + self.config.max_step_s]
+            nxt = [duration, sample_next, wake, t + self.config.max_step_s]
             if self._probing():
                 nxt.append(probe_next)
             if self.changes:
@@ -240,10 +237,25 @@ class Engine:
         self._sums["served"] += st.served * dt
         self._sums["busy"] += st.utilization * dt
         self._sums["p99"] += np.minimum(st.p99_ms, sensors.CLIENT_TIMEOUT_MS) * dt
-        load = (self.uses @ offered) / self.uses_base
-        for at, note in self.data.advance(t0, t1, dict(zip(self.platform.datastores, load.tolist(), strict=True)),
-                                          self.faults):
-            self.rec.note(at, "data", note, {})
+        load = dict(zip(self.platform.datastores, ((self.uses @ offered) / self.uses_base).tolist(), strict=True))
+        # Replication polls inside the step are taken without a turn of their own: rates are constant
+        # over the step, so the data model is advanced poll by poll and read at each.
+        a = t0
+        while self._repl_next <= t1 + 1e-9:
+            for at, note in self.data.advance(a, self._repl_next, load, self.faults):
+                self.rec.note(at, "data", note, {})
+            a = self._repl_next
+            self._poll_replication(a)
+        if a < t1:
+            for at, note in self.data.advance(a, t1, load, self.faults):
+                self.rec.note(at, "data", note, {})
+
+    def _poll_replication(self, t: float) -> None:
+        """Positions are read at the plane's next step; they are no reason to step by themselves."""
+        for obs in sensors.replication(t, self.data, self.faults):
+            self.plane.observe(obs)
+            self.events += 1
+        self._repl_next = t + self.config.replication_interval_s
 
     # -- observations --------------------------------------------------------------------------
     def _probing(self) -> bool:
