@@ -35,6 +35,7 @@ READY_TIMEOUT_S = 30.0
 FAILOVER_TIMEOUT_S = 40.0
 REJOIN_TIMEOUT_S = 45.0
 POLL_S = 0.05
+RESTORED_AS: dict[Fault, str] = {"kill": "restarted as it was", "pause": "resumed", "partition": "partition healed"}
 
 
 def _wait(what: str, until: Callable[[], bool], timeout_s: float) -> None:
@@ -123,6 +124,90 @@ def _caught_up(loop: PgControlLoop, old: str, new: str) -> bool:
     return relay is not None and relay.in_recovery and loop.triplet.following(upstream) == new
 
 
+class _Run:
+    """One check's moving parts: the control loop, the writers, and the waits that keep their watchdog going."""
+
+    def __init__(self, triplet: Triplet, fault: Fault, rate_per_s: float, writers: int, log: Callable[[str], None]) -> None:
+        self.triplet = triplet
+        self.fault = fault
+        self.log = log
+        self.run_id = uuid.uuid4().hex[:12]
+        self.loop = PgControlLoop(triplet)
+        route = PointerRoute(triplet.root)
+        self.clients = [Writer(route, self.run_id, i, writers, rate_per_s / writers) for i in range(writers)]
+
+    def start(self) -> None:
+        self.loop.start()
+        for w in self.clients:
+            w.start()
+
+    def stop(self) -> None:
+        for w in self.clients:
+            w.stop()
+        self.loop.stop()
+
+    def acks(self) -> list[Ack]:
+        return [a for w in self.clients for a in w.acks]
+
+    def acked_on(self, cloud: str | None, after_t: float) -> bool:
+        return any(a.cloud == cloud and a.t_s > after_t for w in self.clients for a in w.acks)
+
+    def wait(self, what: str, until: Callable[[], bool], timeout_s: float) -> None:
+        def check() -> bool:
+            for w in self.clients:
+                w.abort_if_stuck()
+            return until()
+
+        _wait(what, check, timeout_s)
+
+    def settle(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        self.wait(f"{seconds:g} s", lambda: time.monotonic() >= end, seconds + 1.0)
+
+    def failover_from(self, victims: tuple[str, ...], since: float, need_ack: bool) -> str | None:
+        """Wait until writes are released on a primary outside `victims` (and, if asked, acknowledged there)."""
+        def done() -> bool:
+            p = _pointer(self.triplet)
+            return p.primary not in victims and not p.hold and (not need_ack or self.acked_on(p.primary, since))
+
+        try:
+            self.wait("failover" + (" and the first write acknowledged after it" if need_ack else ""), done, FAILOVER_TIMEOUT_S)
+        except ClusterError as exc:
+            self.log(str(exc))
+            return None
+        return _pointer(self.triplet).primary
+
+    def second_failure(self, first: str, victim: str, after_s: float) -> tuple[str | None, float]:
+        """The new primary fails too, right after the failover; it comes back after `after_s`."""
+        self.settle(0.3)
+        second_t = time.monotonic()
+        self.log(f"{self.fault} {victim} too, right after the failover")
+        inject(self.triplet, self.fault, victim)
+        third = self.failover_from((first, victim), second_t, need_ack=False)
+        if third is not None:
+            self.log(f"second failover to {third}: it has no standby, so writes wait")
+        self.settle(after_s)
+        restore(self.triplet, self.fault, victim)
+        if third is not None:
+            try:
+                self.wait(f"{victim} to follow {third} and writes to resume", lambda: self.acked_on(third, second_t),
+                          REJOIN_TIMEOUT_S)
+                self.log(f"{victim} is back as a replica of {third}: writes acknowledged again")
+            except ClusterError as exc:
+                self.log(str(exc))
+        return third, second_t
+
+    def rejoin(self, old: str, new: str) -> bool:
+        try:
+            self.wait(f"{old} to rejoin as a replica of {new} and catch up", lambda: _caught_up(self.loop, old, new),
+                      REJOIN_TIMEOUT_S)
+        except ClusterError as exc:
+            self.log(str(exc))
+            return False
+        self.log(f"{old} is a streaming replica (of {self.triplet.following(old)}) and caught up with {new}")
+        return True
+
+
 def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers: int = 2,
               warmup_s: float = 3.0, after_s: float = 3.0, log: Callable[[str], None] = lambda _: None,
               second: bool = False) -> dict[str, Any]:
@@ -131,141 +216,75 @@ def run_check(triplet: Triplet, fault: Fault, rate_per_s: float = 100.0, writers
     `second`: the new primary fails the same way right after the failover (a few writes after it),
     before the first victim is back. The third cloud is promoted; it has no standby left, so it
     acknowledges nothing until the second victim returns and follows it (RPO 0 over the outage)."""
-    before = prepare(triplet)
-    old = before.primary
-    run = uuid.uuid4().hex[:12]
-    loop = PgControlLoop(triplet)
-    route = PointerRoute(triplet.root)
-    clients = [Writer(route, run, i, writers, rate_per_s / writers) for i in range(writers)]
+    old = prepare(triplet).primary
+    check = _Run(triplet, fault, rate_per_s, writers, log)
     new_primary: str | None = None
     second_victim: str | None = None
     second_t: float | None = None
-    rejoined = False
-    restored = False
+    rejoined = restored = False
     fault_t = time.monotonic()
     try:
-        loop.start()
-        for w in clients:
-            w.start()
-
-        def pause_s(seconds: float) -> None:
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                for w in clients:
-                    w.abort_if_stuck()
-                time.sleep(POLL_S)
-
-        def wait_with_watchdog(what: str, until: Callable[[], bool], timeout_s: float) -> None:
-            def check() -> bool:
-                for w in clients:
-                    w.abort_if_stuck()
-                return until()
-            _wait(what, check, timeout_s)
-
-        pause_s(warmup_s)
-        log(f"{sum(len(w.acks) for w in clients)} writes acknowledged by {old}; {fault} {old}")
+        check.start()
+        check.settle(warmup_s)
+        log(f"{len(check.acks())} writes acknowledged by {old}; {fault} {old}")
         fault_t = time.monotonic()
         inject(triplet, fault, old)
-
-        def failed_over() -> bool:
-            p = _pointer(triplet)
-            return p.primary != old and not p.hold and any(a.cloud == p.primary for w in clients for a in w.acks)
-
-        try:
-            wait_with_watchdog("failover and the first write acknowledged after it", failed_over, FAILOVER_TIMEOUT_S)
-            new_primary = _pointer(triplet).primary
+        new_primary = check.failover_from((old,), fault_t, need_ack=True)
+        if new_primary is not None:
             log(f"failover to {new_primary}: writes acknowledged again")
-        except ClusterError as exc:
-            log(str(exc))
         if second and new_primary is not None:
-            pause_s(0.3)
-            second_victim, second_t = new_primary, time.monotonic()
-            log(f"{fault} {second_victim} too, right after the failover")
-            inject(triplet, fault, second_victim)
-
-            def promoted_again() -> bool:
-                p = _pointer(triplet)
-                return p.primary not in (old, second_victim) and not p.hold
-
-            try:
-                wait_with_watchdog("the second failover", promoted_again, FAILOVER_TIMEOUT_S)
-                new_primary = _pointer(triplet).primary
-                log(f"second failover to {new_primary}: it has no standby, so writes wait")
-                pause_s(after_s)
-                restore(triplet, fault, second_victim)
-                third, since = new_primary, second_t
-
-                def resumed() -> bool:
-                    return any(a.cloud == third and a.t_s > since for w in clients for a in w.acks)
-
-                wait_with_watchdog(f"{second_victim} to follow {third} and writes to resume", resumed, REJOIN_TIMEOUT_S)
-                log(f"{second_victim} is back as a replica of {new_primary}: writes acknowledged again")
-            except ClusterError as exc:
-                log(str(exc))
-                restore(triplet, fault, second_victim)
-        pause_s(after_s)
+            second_victim = new_primary
+            new_primary, second_t = check.second_failure(old, second_victim, after_s)
+        check.settle(after_s)
         restore(triplet, fault, old)
         restored = True
-        how = {"kill": "restarted as it was", "pause": "resumed", "partition": "partition healed"}[fault]
-        log(f"{old} is back ({how})")
-        if new_primary is not None:
-            try:
-                wait_with_watchdog(f"{old} to rejoin as a replica of {new_primary} and catch up",
-                                   lambda: _caught_up(loop, old, new_primary or ""), REJOIN_TIMEOUT_S)
-                rejoined = True
-                log(f"{old} is a streaming replica (of {triplet.following(old)}) and caught up with {new_primary}")
-            except ClusterError as exc:
-                log(str(exc))
-        pause_s(1.0)
+        log(f"{old} is back ({RESTORED_AS[fault]})")
+        rejoined = new_primary is not None and check.rejoin(old, new_primary)
+        check.settle(1.0)
     finally:
-        for w in clients:
-            w.stop()
-        loop.stop()
+        check.stop()
         if not restored:
             restore(triplet, fault, old)
-    acks = [a for w in clients for a in w.acks]
+    report = _report(check, fault, fault_t, old, new_primary, rejoined)
+    if second:
+        acks = check.acks()
+        first = [a for a in acks if second_t is None or a.t_s < second_t]
+        report.update(second_victim=second_victim, write_outage_s=round(write_outage_s(first, fault_t), 3),
+                      second_write_outage_s=round(write_outage_s(acks, second_t), 3) if second_t is not None else None)
+    return report
+
+
+def _report(check: _Run, fault: Fault, fault_t: float, old: str, new_primary: str | None, rejoined: bool) -> dict[str, Any]:
+    triplet = check.triplet
+    acks = check.acks()
     acked = {a.n for a in acks}
-    final = _pointer(triplet).primary
-    present = _present(triplet, final, run)
+    present = _present(triplet, _pointer(triplet).primary, check.run_id)
     lost = sorted(acked - present.keys())
     duplicated = sorted(n for n, c in present.items() if c > 1)
-    old_has_all = None
-    if rejoined:
-        old_rows = _present(triplet, old, run)
-        old_has_all = not (acked - old_rows.keys())
+    old_has_all = not (acked - _present(triplet, old, check.run_id).keys()) if rejoined else None
     duration = max((a.t_s for a in acks), default=fault_t) - min((a.t_s for a in acks), default=fault_t)
-    lags = [v for sample in loop.lag_samples for v in sample.values()]
-    second_fields: dict[str, Any] = {}
-    if second:
-        second_fields = {"second_victim": second_victim,
-                         "second_write_outage_s": round(write_outage_s(acks, second_t), 3) if second_t is not None else None}
-        # The first outage is the longest gap between the two faults.
-        acks_first = [a for a in acks if second_t is None or a.t_s < second_t]
-        first_outage = write_outage_s(acks_first, fault_t)
-    else:
-        first_outage = write_outage_s(acks, fault_t)
+    lags = [v for sample in check.loop.lag_samples for v in sample.values()]
     return {
-        **second_fields,
         "fault": fault,
         "acked": len(acked),
         "lost": len(lost),
         "duplicated": len(duplicated),
-        "write_outage_s": round(first_outage, 3),
+        "write_outage_s": round(write_outage_s(acks, fault_t), 3),
         "new_primary": new_primary,
         "old_primary": old,
         "old_primary_rejoined_as_replica": rejoined,
         "old_primary_has_every_acked_row": old_has_all,
         "epoch": _pointer(triplet).epoch,
         "acked_per_s": round(len(acks) / duration, 1) if duration > 0 else 0.0,
-        "uncertain_attempts": sum(w.failed_attempts for w in clients),
-        "fenced_attempts": sum(w.fenced_attempts for w in clients),
+        "uncertain_attempts": sum(w.failed_attempts for w in check.clients),
+        "fenced_attempts": sum(w.fenced_attempts for w in check.clients),
         "rows_present": len(present),
         "lag_bytes_max": int(max((v["lag_bytes"] for v in lags), default=0)),
         "lag_s_max": round(max((v["lag_s"] for v in lags), default=0.0), 3),
         "lost_ns": lost[:20],
         "duplicated_ns": duplicated[:20],
-        "timeline": [_entry(e, fault_t) for e in loop.timeline]
-        + [f"{a.t_s - fault_t:+.3f}s adapter {a.action}: {a.detail}" for a in loop.adapter.log],
+        "timeline": [_entry(e, fault_t) for e in check.loop.timeline]
+        + [f"{a.t_s - fault_t:+.3f}s adapter {a.action}: {a.detail}" for a in check.loop.adapter.log],
     }
 
 
