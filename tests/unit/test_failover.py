@@ -271,3 +271,14 @@ def test_equal_survivors_prefer_a_cloud_fully_in_the_rotation(seed: Platform) ->
     g.received[("orders", "azure")] = g.replayed[("orders", "azure")] = 990
     out = Driver(seed, g).at(10.0, {"gcp"}, canary_in={"azure"})
     assert [a.cloud for a in out if isinstance(a, PromoteReplica) and a.datastore == "orders"] == ["aws"]
+
+
+def test_returning_copy_follows_the_current_primary_not_a_dead_one(seed: Platform) -> None:
+    # aws fails and gcp is promoted; then gcp fails too and the watch sees azure as primary.
+    f = facts_for(seed, behind=0)
+    d = Driver(seed, f)
+    d.at(10.0, {"aws"})
+    f.primaries = dict.fromkeys(f.primaries, "azure")
+    out = d.at(2000.0, {"gcp"}, canary_in={"azure"})
+    follows = {(a.datastore, a.cloud, a.primary) for a in out if isinstance(a, FollowPrimary)}
+    assert follows and all(primary == "azure" for _, _, primary in follows)

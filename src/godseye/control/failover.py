@@ -506,12 +506,23 @@ def _recover(incident: Incident, step: _Step) -> Incident:
                 f"{cloud} is back before a survivor caught up: {cloud} stays primary of {gate.datastore}; writes resume")))
             gates.append(replace(gate, state="released"))
             continue
-        if gate.state == "promoted" and gate.new_primary is not None:
-            step.actions.append(FollowPrimary(gate.datastore, cloud, gate.new_primary, (
-                f"{cloud} is back: its copy of {gate.datastore} follows the new primary {gate.new_primary} and catches up")))
+        primary = _current_primary(view, gate)
+        if gate.state == "promoted" and primary is not None:
+            step.actions.append(FollowPrimary(gate.datastore, cloud, primary, (
+                f"{cloud} is back: its copy of {gate.datastore} follows the current primary {primary} and catches up")))
         gates.append(gate)
     step.actions.append(Condition(cloud, "failover-recovering", f"{cloud} recovered: canary reintroduction started"))
     return _go(replace(incident, gates=tuple(gates)), "cloud_back", view.now_s)
+
+
+def _current_primary(view: FailoverView, gate: Gate) -> str | None:
+    """Where a returning copy should follow: the datastore's primary now, which a later incident may have
+    moved again since this one promoted `gate.new_primary`; never a cloud that is out of the rotation."""
+    known = view.replication.primary(gate.datastore) if view.replication is not None else None
+    for candidate in (known, gate.new_primary):
+        if candidate is not None and candidate not in view.out and candidate != gate.old_primary:
+            return candidate
+    return None
 
 
 def _close(incident: Incident, step: _Step) -> Incident:
