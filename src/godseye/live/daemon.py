@@ -85,6 +85,7 @@ class Daemon:
             state = "paused" if c in s.chaos.paused else ("up" if alive == len(replicas) else f"{alive}/{len(replicas)} running")
             clouds.append({"name": c, "address": f"127.0.{s.spec.clouds.index(c) + 1}.0/24", "state": state})
         endpoints = []
+        latest_split = {x.service: x.shares for x in (s.loop.record.splits if s.loop else [])}
         for p in s.spec.services:
             mine = [r for r in recent if r.service == p.name]
             summary = summarize(mine)
@@ -99,6 +100,7 @@ class Daemon:
                         "replicas": len(lab.desired_replicas(c, p.name)),
                         "weight_pct": lab.weights[p.name].get(c, 0),
                         "served_rps": round(served / STATUS_WINDOW_S, 1),
+                        "haproxy_share_pct": round(100 * latest_split.get(p.name, {}).get(c, 0.0), 1),
                         "service_rps": round(summary.requests / STATUS_WINDOW_S, 1),
                         "service_errors": summary.failed,
                         "service_p99_ms": round(summary.p99_ms, 1),

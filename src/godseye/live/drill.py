@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from godseye.control.actions import Page
+from godseye.control.observations import ServedSplit
 from godseye.live.chaos import Planned, plan_faults
 from godseye.live.lab_spec import LabSizing, LabSpec, build_lab_spec
 from godseye.live.loadgen import RequestRecord, summarize
@@ -57,6 +58,8 @@ class LabDrill:
     pages: tuple[tuple[float, Page, int | str], ...]
     unsupported: tuple[str, ...]
     edge_weights: tuple[tuple[float, str, dict[str, int]], ...]
+    # The split HAProxy's own counters say was served, as fed back to steering.
+    served_splits: tuple[ServedSplit, ...] = ()
 
 
 def scale_scenario(scenario: Scenario, time_scale: float) -> Scenario:
@@ -178,7 +181,7 @@ async def run_lab_drill(
     result = _result(spec, scenario, scaled, records, adapter.record.timeline, adapter.record.steering, chaos_events,
                      pods_max, adapter.node_pools, time_scale)
     return LabDrill(result, spec, time_scale, tuple(records), tuple(adapter.record.pages), tuple(unsupported),
-                    tuple(loop.record.edge_weights))
+                    tuple(loop.record.edge_weights), tuple(loop.record.splits))
 
 
 def _result(

@@ -134,10 +134,11 @@ def _print_status(s: dict[str, Any]) -> None:
         clouds.add_row(c["name"], c["address"], f"[{style}]{c['state']}[/{style}]")
     out.print(clouds)
     eps = Table(title="Endpoints (live over the last 5 s)")
-    for col in ("Service", "Cloud", "Replicas", "Weight %", "Served rps", "Service rps", "Errors", "p99 ms"):
+    for col in ("Service", "Cloud", "Replicas", "Weight %", "HAProxy served %", "Served rps", "Service rps", "Errors", "p99 ms"):
         eps.add_column(col, justify="right" if col not in ("Service", "Cloud") else "left")
     for e in s["endpoints"]:
-        eps.add_row(e["service"], e["cloud"], str(e["replicas"]), str(e["weight_pct"]), f"{e['served_rps']:.1f}",
+        eps.add_row(e["service"], e["cloud"], str(e["replicas"]), str(e["weight_pct"]), f"{e['haproxy_share_pct']:.1f}",
+                    f"{e['served_rps']:.1f}",
                     f"{e['service_rps']:.1f}", str(e["service_errors"]), f"{e['service_p99_ms']:.0f}")
     out.print(eps)
     for p in s.get("pages", []):
