@@ -70,6 +70,8 @@ class Store:
         self.rate_mb_s = write_mb_s
         self.election_until_s: float | None = None
         self.frozen_lag_s: dict[str, float] = {}  # lag of each copy when the primary became unreachable
+        self._links: dict[str, bool] = {}
+        self._links_key: tuple[int, str] = (-1, "")
 
     def lag_s(self, cloud: str, now: float) -> float:
         """Seconds of acknowledged writes the copy in `cloud` does not hold."""
@@ -92,8 +94,15 @@ class Store:
             return False
         if self.mode != "sync":
             return True
-        linked = sum(1 for c in self.clouds if faults.linked(self.primary, c) and not faults.stalled(self.name, c))
-        return linked * 2 > len(self.clouds)
+        return sum(self.links(faults).values()) * 2 > len(self.clouds)
+
+    def links(self, faults: FaultState) -> dict[str, bool]:
+        """Which copies the primary can ship to now (linked and not stalled), cached per fault state."""
+        key = (faults.version, self.primary)
+        if self._links_key != key:
+            self._links = {c: faults.linked(self.primary, c) and not faults.stalled(self.name, c) for c in self.clouds}
+            self._links_key = key
+        return self._links
 
 
 class DataModel:
@@ -128,10 +137,11 @@ class DataModel:
             writing = st.writable(faults, t0) and not st.held
             if writing:
                 st.acked_mb += st.rate_mb_s * dt
+            links = st.links(faults)
             for c in st.clouds:
                 if c == st.primary:
                     continue
-                link = faults.linked(st.primary, c) and not faults.stalled(st.name, c)
+                link = links[c]
                 if st.mode == "sync" and link:
                     st.sync_received_mb[c] = st.acked_mb
                 elif st.mode == "async":

@@ -148,10 +148,13 @@ def node_pools(t: float, world: World, changes: ChangeFilter) -> list[Observatio
 
 def replication(t: float, data: DataModel, faults: FaultState) -> list[Observation]:
     out: list[Observation] = []
+    up = {c: faults.cloud_up(c) for c in data.stores[0].clouds} if data.stores else {}
     for st in data.stores:
         acked, _ = data.positions(st, st.primary, t)
         for c in st.clouds:
-            _, received = data.positions(st, c, t)
-            out.append(ReplicaPosition(t, st.name, c, "primary" if c == st.primary else "replica", acked, received,
-                                       received, faults.cloud_up(c)))
+            if c == st.primary:
+                out.append(ReplicaPosition(t, st.name, c, "primary", acked, acked, acked, up[c]))
+            else:
+                _, received = data.positions(st, c, t)
+                out.append(ReplicaPosition(t, st.name, c, "replica", acked, received, received, up[c]))
     return out
