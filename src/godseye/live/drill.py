@@ -24,13 +24,14 @@ from pathlib import Path
 
 from godseye.control.actions import Page
 from godseye.control.observations import ServedSplit
-from godseye.live.chaos import Planned, plan_faults
+from godseye.live.chaos import ChaosEvent, Planned, plan_faults
 from godseye.live.lab_spec import LabSizing, LabSpec, build_lab_spec
 from godseye.live.loadgen import RequestRecord, summarize
 from godseye.live.session import LabSession, PlaneFactory, lab_plane_factory
 from godseye.sim.metrics import RECOVERY_HOLD_S
 from godseye.sim.result import (
     CloudResult,
+    DetailValue,
     DrillResult,
     FaultWindow,
     Series,
@@ -186,7 +187,7 @@ async def run_lab_drill(
 
 def _result(
     spec: LabSpec, original: Scenario, scaled: Scenario, records: Sequence[RequestRecord], timeline: Sequence[TimelineEntry],
-    steering: Sequence[SteeringChange], chaos_events: Sequence[object], pods_max: dict[str, int], nodes: dict[str, int],
+    steering: Sequence[SteeringChange], chaos_events: Sequence[ChaosEvent], pods_max: dict[str, int], nodes: dict[str, int],
     time_scale: float,
 ) -> DrillResult:
     duration = scaled.duration_s
@@ -217,11 +218,9 @@ def _result(
             steer.append(SteeringChange(round(ch.t_s, 3), ch.service, full))
     entries = [TimelineEntry(round(e.t_s, 3), e.actor, e.event, e.detail) for e in timeline]
     for ev in chaos_events:
-        t_s = float(getattr(ev, "t_s", 0.0))
-        kind = str(getattr(ev, "kind", ""))
-        target = " ".join(str(x) for x in (getattr(ev, "cloud", None), getattr(ev, "service", None)) if x)
-        procs = ", ".join(getattr(ev, "processes", ()))
-        entries.append(TimelineEntry(round(t_s, 3), "chaos", f"{kind} {target}".strip(), {"processes": procs}))
+        target = " ".join(x for x in (ev.cloud, ev.service) if x)
+        detail: dict[str, DetailValue] = {"processes": ", ".join(ev.processes)}
+        entries.append(TimelineEntry(round(ev.t_s, 3), "chaos", f"{ev.kind} {target}".strip(), detail))
     entries.sort(key=lambda e: e.t_s)
     windows = tuple(FaultWindow(f.kind, f.kind, f.at_s, f.until_s) for f in scaled.faults)
     per_bin_total = [0] * n
