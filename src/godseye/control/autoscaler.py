@@ -47,6 +47,7 @@ from godseye.control.events_calendar import EventWindow, describe_start, event_w
 from godseye.control.load_window import LoadWindow
 from godseye.control.observations import ServiceSample
 from godseye.plan.model import ServicePlan
+from godseye.policy.sizing import pods_for, prescale_replicas
 from godseye.spec.models import Platform, Service
 
 # Kubernetes HPA skips changes within 10% of the target (ANCHORS.md).
@@ -188,7 +189,7 @@ def _lead_s(platform: Platform, cloud: str) -> float:
 
 
 def _pods_for(rps: float, svc: Service, utilization: float) -> int:
-    return math.ceil(rps / (svc.pod_rps * utilization) - EPS) if rps > 0 else 0
+    return pods_for(rps, svc.pod_rps, utilization)
 
 
 def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodScale], windows: tuple[EventWindow, ...]) -> _Cell:
@@ -223,7 +224,7 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
     event = holding(windows, view.now_s, _lead_s(p, cloud))
     if event is not None and weight > 0:
         peak_rps = svc.spec.rps * event.peak_multiplier * weight / 100
-        hold = _pods_for(peak_rps * (1 + a.prescale_buffer), svc.spec, a.target_utilization)
+        hold = prescale_replicas(svc.spec.rps, event.peak_multiplier, weight, svc.spec.pod_rps, a)
         hold_reason = (
             f"{describe_start(event, view.now_s)}: pre-scale to predicted peak {event.peak_multiplier:.1f}x "
             f"+ {a.prescale_buffer:.0%} ({event.source}; {peak_rps:.0f} rps here)"
