@@ -42,7 +42,10 @@ START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 15
 COMMAND_TIMEOUT_S = 120
 GROUP_EXIT_TIMEOUT_S = 5.0
+REAP_AFTER_KILL_S = 30.0
+REAP_POLL_S = 0.05
 CONNECT_TIMEOUT_S = 2  # libpq's minimum
+DEAD_STATES = frozenset({"Z", "X", "x"})  # zombie, dead: exited, only not reaped yet
 
 
 class ClusterError(RuntimeError):
@@ -103,7 +106,7 @@ def cluster_pids(title: str | None, postmaster: int | None) -> list[int]:
             continue
         pid = int(entry.name)
         state = _proc_state(pid)
-        if state is None or state[0] == "Z":
+        if state is None or state[0] in DEAD_STATES:
             continue
         titled = title is not None and _cmdline(pid).startswith(f"postgres: {title}: ")
         if pid == postmaster or state[1] == postmaster or titled:
@@ -292,7 +295,7 @@ class Triplet:
         except (OSError, ValueError):
             return None
         state = _proc_state(pid)
-        if state is None or state[0] == "Z" or str(node.data_dir) not in _cmdline(pid):
+        if state is None or state[0] in DEAD_STATES or str(node.data_dir) not in _cmdline(pid):
             return None  # gone, or the pid now belongs to someone else
         return pid
 
@@ -335,17 +338,26 @@ class Triplet:
         _signal_all(self.pids(cloud), signal.SIGCONT)
 
     def _reap(self, cloud: str) -> None:
-        """Wait for the cluster's processes to be gone; SIGKILL what lingers; fail loudly if any survives."""
-        for sig in (None, signal.SIGKILL):
-            deadline = time.monotonic() + GROUP_EXIT_TIMEOUT_S
-            while self.pids(cloud) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            left = self.pids(cloud)
-            if not left:
-                return
-            if sig is not None:
-                raise ClusterError(f"{cloud}: processes {left} survived SIGKILL")
+        """Wait for the cluster's processes to be gone; SIGKILL what lingers; fail loudly if any survives.
+
+        After SIGKILL every poll signals again whatever `pids` finds: a backend the postmaster forked
+        between our listing and its own death was never signalled. The wait after SIGKILL is long
+        (REAP_AFTER_KILL_S) because a killed process blocked in the kernel (state D: an fsync on a
+        disk busy with another test's writes) only dies once that I/O returns; on a loaded machine
+        that took longer than the 5 s this once allowed ("survived SIGKILL"). Zombies and exiting
+        tasks (Z, X) are not counted: they are dead, merely not reaped yet by their new parent.
+        """
+        deadline = time.monotonic() + GROUP_EXIT_TIMEOUT_S
+        while self.pids(cloud) and time.monotonic() < deadline:
+            time.sleep(REAP_POLL_S)
+        deadline = time.monotonic() + REAP_AFTER_KILL_S
+        while (left := self.pids(cloud)) and time.monotonic() < deadline:
             _signal_all(left, signal.SIGKILL)
+            time.sleep(REAP_POLL_S)
+        left = self.pids(cloud)
+        if left:
+            states = {pid: (_proc_state(pid) or ("gone", 0))[0] for pid in left}
+            raise ClusterError(f"{cloud}: processes survived SIGKILL for {REAP_AFTER_KILL_S:g} s (pid: state): {states}")
 
     def down(self) -> None:
         """Stop every cluster (immediate, then SIGKILL) and remove all lab PostgreSQL files."""
