@@ -1,10 +1,12 @@
-"""Steady-state capacity per cloud: nodes needed against provisioned and maximum nodes, and event peaks.
+"""Capacity per cloud: nodes needed against provisioned and maximum nodes, in steady state and at events.
 
-A cloud that needs more nodes than it has provisioned but no more than `max_nodes` is fine (the
-cluster autoscaler adds them) and gets a note; one that needs more than `max_nodes` fails its fit
-check. Known events are checked at their peak: a cloud full at the peak may burst into the others'
-headroom (the seed's cloud burst), so an event fails only when the whole platform cannot hold it.
-The seed's pre-scale buffer ("predicted peak + 20%") on top is reported as a note when it is cut.
+Pods are counted as the autoscaler will ask for them (`plan/demand.py`, `policy/sizing.py`): at the
+target utilisation, never below the floor, and for a known event at its predicted peak plus the
+pre-scale buffer from the lead time on. A cloud that needs more nodes than it has provisioned but no
+more than `max_nodes` is fine (the cluster autoscaler adds them) and gets a note; one that needs more
+than `max_nodes` fails its fit check. At an event a cloud full at `max_nodes` may burst into the
+others' headroom (the seed's cloud burst, which the autoscaler does), so an event fails only when the
+whole platform cannot hold the pre-scale.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from godseye.plan.cost import monthly_cost_usd
+from godseye.plan.demand import event_asks, steady_asks
 from godseye.plan.model import Check, CloudCapacity, ServicePlan
-from godseye.plan.nodes import PodCounts, add_pods, pack_nodes, steady_pods, vcpu_of
-from godseye.plan.survival import full_replicas, share_replicas
+from godseye.plan.nodes import PodCounts, pack_nodes, vcpu_of
+from godseye.policy.sizing import declared_peak
 from godseye.spec.models import Platform
 
 
@@ -28,7 +31,7 @@ def provisioned_shares(platform: Platform) -> dict[str, float]:
 
 
 def cloud_capacity(platform: Platform, services: Sequence[ServicePlan]) -> list[CloudCapacity]:
-    pods = steady_pods(services, platform.clouds)
+    pods = steady_asks(platform, services)
     shares = provisioned_shares(platform)
     out = []
     for name, cloud in platform.clouds.items():
@@ -65,46 +68,23 @@ def _fit(c: CloudCapacity) -> Check:
     return Check(name, True, f"{c.name} needs {c.nodes_needed} of {c.nodes} provisioned nodes (max {c.max_nodes})")
 
 
-def peak_pods(platform: Platform, services: Sequence[ServicePlan], multiplier: float) -> dict[str, PodCounts]:
-    """Every cloud's pods with all traffic scaled by `multiplier`; warm standbys stay warm."""
-    out: dict[str, PodCounts] = {c: {} for c in platform.clouds}
-    for svc in services:
-        actives = svc.active_clouds
-        for cloud, placed in svc.placement.items():
-            if placed.role == "standby":
-                replicas = placed.replicas
-            elif len(actives) == 1:
-                replicas = full_replicas(platform, svc, multiplier)
-            else:
-                replicas = max(share_replicas(svc, svc.weights.get(cloud, 0), multiplier), placed.replicas)
-            add_pods(out, cloud, svc.pod_vcpu, replicas)
-    return out
-
-
 def event_checks(platform: Platform, services: Sequence[ServicePlan]) -> list[Check]:
-    """Each known event at its peak must fit; the pre-scale buffer on top is reported, not required.
-
-    At the cap the autoscaler stops at max_nodes: the peak is still carried, only the buffer is cut.
-    """
-    buffer = platform.autoscaling.prescale_buffer
+    """Each known event must fit as the autoscaler pre-scales it: predicted peak + buffer at the target utilisation."""
+    a = platform.autoscaling
     checks = []
     for name, event in platform.events.items():
-        peak = _fit_at(platform, services, event.peak_multiplier)
-        buffered = _fit_at(platform, services, event.peak_multiplier * (1 + buffer))
-        detail = f"x{event.peak_multiplier:g} peak: {peak.detail}"
-        if peak.ok:
-            detail += (
-                f"; with the {buffer:.0%} pre-scale buffer: {buffered.detail}"
-                if buffered.ok
-                else f"; note: the {buffer:.0%} pre-scale buffer is cut at max_nodes ({buffered.detail})"
-            )
-        checks.append(Check(f"peak {name}", peak.ok, detail))
+        peak = declared_peak(event)
+        held = _fit_at(platform, event_asks(platform, services, peak))
+        detail = (
+            f"x{peak:g} peak + {a.prescale_buffer:.0%} pre-scale buffer at {a.target_utilization:.0%} "
+            f"utilisation: {held.detail}"
+        )
+        checks.append(Check(f"peak {name}", held.ok, detail))
     return checks
 
 
-def _fit_at(platform: Platform, services: Sequence[ServicePlan], multiplier: float) -> Check:
-    """Whether the platform holds all traffic x `multiplier`, a full cloud bursting into the others."""
-    pods = peak_pods(platform, services, multiplier)
+def _fit_at(platform: Platform, pods: dict[str, PodCounts]) -> Check:
+    """Whether the platform holds `pods`, a cloud beyond its max_nodes bursting into the others' room."""
     need = {c: pack_nodes(pods[c], cloud.node_vcpu) for c, cloud in platform.clouds.items()}
     room = {c: cloud.max_nodes for c, cloud in platform.clouds.items()}
     vcpu = {c: cloud.node_vcpu for c, cloud in platform.clouds.items()}

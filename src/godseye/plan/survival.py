@@ -6,29 +6,27 @@ What moves where follows the seed's failover sequence and the steering rule itse
 - services active in one cloud with a warm standby (tier 2) go fully to the standby cloud;
 - single-cloud services (tier 3) are rescheduled after their tier's deferral to the survivor with
   the most headroom. They are reported but not part of the pass/fail check: the seed defers them.
-Replicas on a survivor never drop below what it already runs: a failover does not scale anything in.
+Pods are counted as the autoscaler will ask for them after the failover (`plan/demand.py`): each
+survivor runs its new share of the traffic at the target utilisation, never below its floor (the
+plan's replicas there + floor_buffer), so a failover does not scale anything in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from godseye.plan.demand import ask
 from godseye.plan.model import Deferral, ServicePlan, Survival, SurvivorLoad
 from godseye.plan.nodes import PodCounts, add_pods, pack_nodes, vcpu_of
-from godseye.plan.placement import replicas_for
 from godseye.policy.split import redistribute
 from godseye.policy.tiers import tier_table
 from godseye.spec.models import Platform
 
 
-def full_replicas(platform: Platform, svc: ServicePlan, multiplier: float = 1.0) -> int:
-    """Replicas that carry the whole service alone, never below its min_replicas."""
-    return max(replicas_for(svc.rps * multiplier, svc.pod_rps), platform.services[svc.name].min_replicas)
-
-
-def share_replicas(svc: ServicePlan, weight_pct: float, multiplier: float = 1.0) -> int:
-    """Replicas that carry `weight_pct` percent of the service's traffic."""
-    return replicas_for(svc.rps * multiplier * weight_pct / 100, svc.pod_rps)
+def moved_replicas(platform: Platform, svc: ServicePlan, cloud: str) -> int:
+    """Replicas of a single-cloud service once it runs wholly in `cloud`: the failover's pods, grown to the load."""
+    placed = max((p.replicas for c, p in svc.placement.items() if p.role == "active"), default=0)
+    return max(placed, ask(platform, svc, cloud, svc.rps))
 
 
 def survive_all(platform: Platform, services: Sequence[ServicePlan]) -> list[Survival]:
@@ -46,8 +44,8 @@ def survive(platform: Platform, services: Sequence[ServicePlan], failed: str) ->
     for svc in services:
         actives = svc.active_clouds
         if failed not in svc.placement:
-            for cloud, placed in svc.placement.items():
-                add_pods(pods, cloud, svc.pod_vcpu, placed.replicas)
+            for cloud in svc.placement:
+                add_pods(pods, cloud, svc.pod_vcpu, _steady(platform, svc, cloud))
         elif len(actives) > 1:
             moved = _move_weights(platform, svc, failed, pods)
             if moved is None:
@@ -56,15 +54,15 @@ def survive(platform: Platform, services: Sequence[ServicePlan], failed: str) ->
                 weights[svc.name] = moved
         elif failed in actives and svc.standby_clouds:
             standby = svc.standby_clouds[0]
-            add_pods(pods, standby, svc.pod_vcpu, full_replicas(platform, svc))
+            add_pods(pods, standby, svc.pod_vcpu, ask(platform, svc, standby, svc.rps))
             weights[svc.name] = {c: (100 if c == standby else 0) for c in platform.clouds}
         elif failed in actives:
             deferred.append(svc)
         else:
             # Only the warm standby was lost: the active cloud keeps serving as before.
-            for cloud, placed in svc.placement.items():
+            for cloud in svc.placement:
                 if cloud != failed:
-                    add_pods(pods, cloud, svc.pod_vcpu, placed.replicas)
+                    add_pods(pods, cloud, svc.pod_vcpu, _steady(platform, svc, cloud))
     loads = {c: pack_nodes(pods[c], platform.clouds[c].node_vcpu) for c in survivors}
     # A single-cloud tier with no deferral (a spec may make tier 1 single-cloud) moves at once and
     # counts towards the check; deferred tiers are only reported.
@@ -96,9 +94,14 @@ def _move_weights(platform: Platform, svc: ServicePlan, failed: str, pods: dict[
     except ValueError:
         return None
     for cloud, weight in moved.items():
-        have = svc.placement[cloud].replicas if cloud in svc.placement and cloud != failed else 0
-        add_pods(pods, cloud, svc.pod_vcpu, max(share_replicas(svc, weight), have))
+        if cloud != failed:
+            add_pods(pods, cloud, svc.pod_vcpu, ask(platform, svc, cloud, svc.rps * weight / 100))
     return moved
+
+
+def _steady(platform: Platform, svc: ServicePlan, cloud: str) -> int:
+    """A service the failure did not touch keeps its steady-state ask."""
+    return ask(platform, svc, cloud, svc.rps * svc.weights.get(cloud, 0) / 100)
 
 
 def _reschedule(
@@ -112,14 +115,14 @@ def _reschedule(
     pods = {c: dict(p) for c, p in pods.items()}
     after = dict(loads)
     out: list[Deferral] = []
-    for svc in sorted(deferred, key=lambda s: (-full_replicas(platform, s) * s.pod_vcpu, s.name)):
-        replicas = full_replicas(platform, svc)
+    for svc in sorted(deferred, key=lambda s: (-moved_replicas(platform, s, s.active_clouds[0]) * s.pod_vcpu, s.name)):
         hosts = [c for c in order if svc.pod_vcpu <= platform.clouds[c].node_vcpu]
         deferral_s = table[svc.tier].deferral_s
         if not hosts:
-            out.append(Deferral(svc.name, None, replicas, deferral_s))
+            out.append(Deferral(svc.name, None, moved_replicas(platform, svc, svc.active_clouds[0]), deferral_s))
             continue
         target = max(hosts, key=lambda c: (_headroom_vcpu(platform, c, after[c]), -order.index(c)))
+        replicas = moved_replicas(platform, svc, target)
         trial = {**pods[target]}
         trial[svc.pod_vcpu] = trial.get(svc.pod_vcpu, 0) + replicas
         nodes = pack_nodes(trial, platform.clouds[target].node_vcpu)
