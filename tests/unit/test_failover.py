@@ -282,3 +282,38 @@ def test_returning_copy_follows_the_current_primary_not_a_dead_one(seed: Platfor
     out = d.at(2000.0, {"gcp"}, canary_in={"azure"})
     follows = {(a.datastore, a.cloud, a.primary) for a in out if isinstance(a, FollowPrimary)}
     assert follows and all(primary == "azure" for _, _, primary in follows)
+
+
+def test_stream_and_object_primaries_in_the_failed_cloud_move_to_the_best_copy_at_once(seed: Platform) -> None:
+    f = facts_for(seed, behind=0)
+    # order-events (stream) and product-media (object) written in aws; gcp received more of each than azure.
+    for store in ("order-events", "product-media"):
+        f.acked[store], f.primaries[store] = 1000, "aws"
+        f.received[(store, "aws")] = f.replayed[(store, "aws")] = 1000
+        f.received[(store, "gcp")] = f.replayed[(store, "gcp")] = 900
+        f.received[(store, "azure")] = f.replayed[(store, "azure")] = 700
+    d = Driver(seed, f)
+    out = d.at(10.0, {"aws"})
+    promoted = {a.datastore: a for a in out if isinstance(a, PromoteReplica)}
+    for store in ("order-events", "product-media"):
+        # No gate, no hold: the copy holding the most takes the writes in the same step, its gap reported lost.
+        assert promoted[store].cloud == "gcp" and "100 positions it never received" in promoted[store].reason
+        assert not [a for a in out if isinstance(a, HoldWrites) and a.datastore == store]
+        assert [(a.cloud, a.primary) for a in out if isinstance(a, FollowPrimary) and a.datastore == store] == [("azure", "gcp")]
+    # Asked once: the next step with nothing changed asks nothing new for them.
+    again = d.at(11.0, {"aws"})
+    assert not [a for a in again if isinstance(a, PromoteReplica) and a.datastore in promoted]
+    # When aws returns its copies follow the new primary (the watch now reports gcp as primary).
+    f.primaries["order-events"] = f.primaries["product-media"] = "gcp"
+    back = d.at(100.0, set(), canary_in={"gcp", "azure"})
+    follows = {(a.datastore, a.primary) for a in back if isinstance(a, FollowPrimary) and a.cloud == "aws"}
+    assert {("order-events", "gcp"), ("product-media", "gcp")} <= follows
+
+
+def test_a_stream_whose_primary_survived_is_left_alone(seed: Platform) -> None:
+    f = facts_for(seed, behind=0)
+    f.acked["order-events"], f.primaries["order-events"] = 1000, "gcp"
+    for c in CLOUDS:
+        f.received[("order-events", c)] = f.replayed[("order-events", c)] = 1000
+    out = Driver(seed, f).at(10.0, {"aws"})
+    assert not [a for a in out if isinstance(a, PromoteReplica | FollowPrimary) and a.datastore == "order-events"]

@@ -262,7 +262,36 @@ def _reroute(incident: Incident, step: _Step) -> Incident:
             step.actions.append(HoldWrites(store, True, (
                 f"primary of {store} was in {cloud}: writes wait until a survivor has replayed position "
                 f"{facts.newest_acked(store)} (at most {timeout:g}s, the tier's RTO); reads continue")))
+        carried = _carry_on(cloud, facts, step)
+        gates = [g for g in gates if g.datastore not in {c.datastore for c in carried}] + carried
     return _go(replace(incident, gates=tuple(gates)), "rerouted", view.now_s)
+
+
+def _carry_on(cloud: str, facts: ReplicationFacts, step: _Step) -> list[Gate]:
+    """Streams and object stores whose primary was in the failed cloud: writers carry on at once in the
+    surviving copy holding the most, and the tail it never received is lost (asynchronous mirroring, an
+    RPO target > 0: nothing more can arrive from a dead primary, so waiting would only lengthen the write
+    outage). Recorded as an already promoted gate, so the returning copy follows the new primary."""
+    view = step.view
+    out: list[Gate] = []
+    for store, spec in view.platform.datastores.items():
+        if spec.kind == "sql" or store not in facts.datastores or facts.primary(store) != cloud:
+            continue
+        excluded = view.out | {cloud}
+        chosen = facts.best_survivor(store, excluded)
+        if chosen is None:
+            continue  # no reachable copy elsewhere: nothing to write to until one returns
+        lost = facts.exposure_pos(store, excluded)
+        step.actions.append(PromoteReplica(store, chosen, (
+            f"{cloud} failed; {store} ({spec.kind}) carries on in {chosen}, the surviving copy holding the most; "
+            f"the {lost if lost is not None else 'unknown'} positions it never received "
+            f"(~{facts.exposure_s(store, excluded):.3g}s of writes) are lost")))
+        for lag in facts.lags(store):
+            if lag.cloud not in excluded and lag.cloud != chosen:
+                step.actions.append(FollowPrimary(store, lag.cloud, chosen, f"{chosen} is the new primary of {store}"))
+        target = targets_from_platform(view.platform)[store].rpo_target_s
+        out.append(Gate(store, cloud, view.now_s, 0.0, target, state="promoted", new_primary=chosen, lost_pos=lost))
+    return out
 
 
 def _gate(incident: Incident, step: _Step, incidents: Mapping[str, Incident]) -> Incident:
