@@ -15,12 +15,14 @@ inside that cloud would.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from godseye.live.lab import READY_TIMEOUT_S, Lab
+from godseye.live.lab_data import LabData
 from godseye.live.probes import Prober
 from godseye.spec.scenario import CloudOutage, Fault, ServiceOutage, TrafficSpike
 
@@ -44,6 +46,8 @@ class Chaos:
     events: list[ChaosEvent] = field(default_factory=list)
     # What chaos did to each cloud, so `restore` knows whether to restart or resume.
     paused: set[str] = field(default_factory=set)
+    # The lab's datastores when it runs them: a cloud's database, Redis and object copy go with it.
+    data: LabData | None = None
 
     def _check_cloud(self, cloud: str) -> None:
         if cloud not in self.lab.spec.clouds:
@@ -59,6 +63,8 @@ class Chaos:
     def kill_cloud(self, cloud: str) -> ChaosEvent:
         self._check_cloud(cloud)
         names = [r.name for r in self.lab.desired_replicas(cloud) if self.lab.supervisor.kill(r.name)]
+        if self.data is not None:
+            names += self.data.kill(cloud)
         self.paused.discard(cloud)
         if self.prober is not None:
             self.prober.silenced.add(cloud)
@@ -67,6 +73,8 @@ class Chaos:
     def pause_cloud(self, cloud: str) -> ChaosEvent:
         self._check_cloud(cloud)
         names = [r.name for r in self.lab.desired_replicas(cloud) if self.lab.supervisor.pause(r.name)]
+        if self.data is not None:
+            names += self.data.pause(cloud)
         self.paused.add(cloud)
         if self.prober is not None:
             self.prober.silenced.add(cloud)
@@ -89,6 +97,8 @@ class Chaos:
                 self.lab.supervisor.resume(r.name)
                 names.append(r.name)
         self.paused.discard(cloud)
+        if self.data is not None:
+            names += await asyncio.to_thread(self.data.restore, cloud)
         started = self.lab.start_missing(cloud)
         names += [r.name for r in started]
         if started:

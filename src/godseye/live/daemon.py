@@ -1,6 +1,10 @@
 """The lab in the background (`godseye lab up`): components, control loop, load, and a control API.
 
-    python -m godseye.live.daemon --dir .godseye/lab [--spec FILE] [--rps 150] [--max-runtime-s 14400]
+    python -m godseye.live.daemon --dir .godseye/lab [--spec FILE] [--rps 150] [--max-runtime-s 14400] [--data-root DIR]
+
+With `--data-root` (what `godseye lab up --pg` passes) the lab also runs its datastores there: the
+PostgreSQL triplet `lab up` started, Redis and object copies, fed to the same plane as the edge; the
+tier-1 services record an order per request on the current primary (lab_data.py).
 
 The control API listens on 127.0.0.1:<control_port>:
 - `GET /status` -> clouds, endpoints, weights asked and HAProxy's own, live rps and errors;
@@ -23,8 +27,10 @@ from typing import Any
 from aiohttp import web
 
 from godseye.live.haproxy_runtime import EdgeError
+from godseye.live.lab_data import data_platform
 from godseye.live.lab_spec import LabSizing, build_lab_spec
 from godseye.live.loadgen import LoadGenerator, RequestRecord, summarize
+from godseye.live.pg.pointer import read_pointer
 from godseye.live.session import LabSession
 from godseye.spec.loader import load_platform
 
@@ -108,8 +114,18 @@ class Daemon:
                 )
         pages = [{"t_s": round(t, 3), "event_action": p.event_action, "dedup_key": p.dedup_key, "status": st}
                  for t, p, st in (s.adapter.record.pages if s.adapter else [])]
-        return {"t_s": round(now, 3), "edge": lab.edge_url, "webhook": s.webhook_url, "clouds": clouds,
-                "endpoints": endpoints, "pages": pages[-10:]}
+        out: dict[str, Any] = {"t_s": round(now, 3), "edge": lab.edge_url, "webhook": s.webhook_url, "clouds": clouds,
+                               "endpoints": endpoints, "pages": pages[-10:]}
+        if s.data is not None:
+            pointer = read_pointer(s.data.pg_root)
+            out["data"] = {
+                "orders": {"primary": pointer.primary if pointer else None, "held": pointer.hold if pointer else None,
+                           "epoch": pointer.epoch if pointer else None},
+                "order-events": {"primary": s.data.trio.primary, "acked": len(s.data.stream_acks.at)},
+                "product-media": {"primary": s.data.objects.primary, "acked": len(s.data.object_acks.at)},
+                "down": sorted(s.data.down),
+            }
+        return out
 
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response(self.status())
@@ -141,9 +157,13 @@ class Daemon:
 async def _main(a: argparse.Namespace) -> None:
     platform = load_platform(Path(a.spec) if a.spec else None)
     sizing = replace(LabSizing(), time_scale=a.time_scale, **({"total_rps": a.rps} if a.rps > 0 else {}))
+    data_root = Path(a.data_root) if a.data_root else None
+    if data_root is not None:
+        platform = data_platform(platform, sizing.services_per_tier)
+        sizing = replace(sizing, with_datastores=True)
     spec = build_lab_spec(platform, sizing)
     rps = {p.name: p.rps for p in spec.services} if a.rps > 0 else {}
-    async with LabSession(spec, Path(a.dir), webhook_url=a.webhook or None) as session:
+    async with LabSession(spec, Path(a.dir), webhook_url=a.webhook or None, data_root=data_root) as session:
         daemon = Daemon(session, rps, a.max_runtime_s)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -160,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--time-scale", type=float, default=60.0)
     p.add_argument("--webhook", default="", help="PagerDuty Events v2 URL (default: the lab's own receiver)")
     p.add_argument("--max-runtime-s", type=float, default=4 * 3600.0)
+    p.add_argument("--data-root", default="", help="run the lab's datastores in this folder (the triplet's parent)")
     asyncio.run(_main(p.parse_args(argv)))
 
 

@@ -17,14 +17,17 @@ The twin runs the same lab platform and the same scaled scenario, so both speak 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from godseye.control.actions import Page
 from godseye.control.observations import ServedSplit
 from godseye.live.chaos import ChaosEvent, Planned, plan_faults
+from godseye.live.lab_data import data_platform, wait_until
 from godseye.live.lab_spec import LabSizing, LabSpec, build_lab_spec
 from godseye.live.loadgen import RequestRecord, summarize
 from godseye.live.session import LabSession, PlaneFactory, lab_plane_factory
@@ -61,6 +64,8 @@ class LabDrill:
     edge_weights: tuple[tuple[float, str, dict[str, int]], ...]
     # The split HAProxy's own counters say was served, as fed back to steering.
     served_splits: tuple[ServedSplit, ...] = ()
+    # Per datastore, what the run's real servers lost (lab_data.LabData.report), when it ran them.
+    data: dict[str, Any] | None = None
 
 
 def scale_scenario(scenario: Scenario, time_scale: float) -> Scenario:
@@ -150,15 +155,22 @@ async def run_lab_drill(
     sizing: LabSizing | None = None,
     plane_factory: PlaneFactory | None = None,
     progress: Callable[[float, float], None] | None = None,
+    data_root: Path | None = None,
 ) -> LabDrill:
-    spec = build_lab_spec(platform, replace(sizing or LabSizing(), time_scale=time_scale))
+    """`data_root`: also run the lab's datastores there (PostgreSQL triplet, Redis, objects), killed with
+    their cloud, failed over by the plane, and measured (RPO per datastore from what they really lost)."""
+    sizing = replace(sizing or LabSizing(), time_scale=time_scale)
+    if data_root is not None:
+        platform = data_platform(platform, sizing.services_per_tier)
+        sizing = replace(sizing, with_datastores=True)
+    spec = build_lab_spec(platform, sizing)
     scaled = scale_scenario(scenario, time_scale)
     steps, unsupported = plan_faults(scenario.faults, time_scale)
     duration = scaled.duration_s
     rates = {p.name: p.rps * scenario.traffic.multiplier for p in spec.services}
     peak = max([1.0, *(s.multiplier for s in steps if s.kind == "traffic")])
     budget = min(MAX_REQUESTS, math.ceil(sum(rates.values()) * peak * duration * 1.1) + 10)
-    async with LabSession(spec, directory, plane_factory) as session:
+    async with LabSession(spec, directory, plane_factory, data_root=data_root) as session:
         lg = session.load(rates)
         session.clock.reset()  # scenario time 0: load, chaos schedule and control loop start together
         loop_task = session.start_loop(duration)
@@ -179,16 +191,59 @@ async def run_lab_drill(
         adapter, loop = session.adapter, session.loop
         chaos_events = list(session.chaos.events)
         pods_max = {c: max(len(session.lab.desired_replicas(c)), 0) for c in spec.clouds}
+        data = await _data_report(session, scaled, records) if session.data is not None else None
     result = _result(spec, scenario, scaled, records, adapter.record.timeline, adapter.record.steering, chaos_events,
-                     pods_max, adapter.node_pools, time_scale)
+                     pods_max, adapter.node_pools, time_scale, data)
     return LabDrill(result, spec, time_scale, tuple(records), tuple(adapter.record.pages), tuple(unsupported),
-                    tuple(loop.record.edge_weights), tuple(loop.record.splits))
+                    tuple(loop.record.edge_weights), tuple(loop.record.splits), data)
+
+
+# After the run, how long the old primary may still take to finish rejoining (pg_rewind) and catch up.
+REJOIN_WAIT_S = 20.0
+# Write outage: the longest gap between acknowledged orders, searched from 1 s before the fault on.
+OUTAGE_SEARCH_S = 30.0
+
+
+def write_outage_s(records: Sequence[RequestRecord], services: set[str], fault_s: float) -> float:
+    """Longest gap between two consecutive acknowledged orders around the fault (last before it to first after)."""
+    window = (fault_s - 1.0, fault_s + OUTAGE_SEARCH_S)
+    acked = sorted(r.t_s for r in records if r.ok and r.service in services and window[0] <= r.t_s <= window[1])
+    return max((b - a for a, b in itertools.pairwise(acked)), default=0.0)
+
+
+async def _data_report(session: LabSession, scaled: Scenario, records: Sequence[RequestRecord]) -> dict[str, Any]:
+    data = session.data
+    assert data is not None
+    writers = {p.name for p in session.spec.services if session.lab.writes_orders(p.name)}
+    acked = {f"{r.service}-{r.request_id}": r.t_s for r in records if r.ok and r.service in writers and r.request_id}
+    outages = [f for f in scaled.faults if isinstance(f, CloudOutage)]
+    fault_s = outages[0].at_s if outages else None
+    old = outages[0].cloud if outages else None
+
+    def rejoined() -> bool:
+        if old is None:
+            return True
+        try:
+            replica, holds = data.replica_holds(old, set(acked))
+        except Exception:
+            return False
+        return replica and holds == len(acked)
+
+    if old is not None and old in data.triplet.clouds:
+        await asyncio.to_thread(wait_until, rejoined, REJOIN_WAIT_S)
+    report = await asyncio.to_thread(data.report, fault_s, acked, old)
+    if fault_s is not None:
+        report["write_outage_s"] = round(write_outage_s(records, writers, fault_s), 3)
+        report["order_requests_failed_after_fault"] = sum(
+            1 for r in records if not r.ok and r.service in writers and fault_s <= r.t_s <= fault_s + OUTAGE_SEARCH_S)
+    report["applied"] = [{"action": a.action, "detail": a.detail, "ok": a.ok} for a in data.pg.log]
+    return report
 
 
 def _result(
     spec: LabSpec, original: Scenario, scaled: Scenario, records: Sequence[RequestRecord], timeline: Sequence[TimelineEntry],
     steering: Sequence[SteeringChange], chaos_events: Sequence[ChaosEvent], pods_max: dict[str, int], nodes: dict[str, int],
-    time_scale: float,
+    time_scale: float, data: dict[str, Any] | None = None,
 ) -> DrillResult:
     duration = scaled.duration_s
     anchors = fault_anchors(scaled)
@@ -200,9 +255,11 @@ def _result(
         bin_s = max(BIN_S, MIN_REQUESTS_PER_BIN / max(plan.rps, 1e-9))
         hold = max(2 * bin_s, RECOVERY_HOLD_S / time_scale)
         rto = rto_from_records(mine, plan.name, svc.p99_sla_ms, 1.0 - svc.error_rate_sla, anchors, duration, hold, bin_s)
-        # RPO: the edge lab writes no data (lab_spec.LabSizing.with_datastores); 0 lost by construction.
+        # RPO: measured per datastore when the lab ran them (the worst of the service's datastores);
+        # without them the edge lab writes no data (lab_spec.LabSizing.with_datastores): 0 lost by construction.
+        rpo = max((float(data[d]["rpo_s"]) for d in svc.data if data is not None and d in data), default=0.0)
         services.append(ServiceResult(plan.name, plan.tier, None if rto is None else round(rto, 3), plan.rto_target_s,
-                                      0.0, plan.rpo_target_s, s.requests, s.failed))
+                                      rpo, plan.rpo_target_s, s.requests, s.failed))
     n = max(1, math.ceil(duration / BIN_S))
     shares = _shares_by_bin(records, spec.clouds, n)
     clouds = tuple(

@@ -80,6 +80,8 @@ def lab_section(drill: LabDrill) -> dict[str, Any]:
                   for t, p, st in drill.pages],
         "steering_applied": steps,
         "not_played": list(drill.unsupported),
+        # Real datastores (when the drill ran them): per datastore acked / lost / RPO, the orders' write outage.
+        "data": drill.data,
         # Every second's split as HAProxy's counters report it (the closed loop's input), per service.
         "served_split_haproxy": [
             {"t_s": round(x.t_s, 3), "service": x.service, "shares": {c: round(v, 3) for c, v in x.shares.items()}}

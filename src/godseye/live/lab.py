@@ -54,6 +54,9 @@ class Lab:
             (c, p.name): spec.initial_replicas(c, p.name) for p in spec.services for c in spec.clouds
         }
         self.weights: dict[str, dict[str, int]] = {p.name: dict(p.weights) for p in spec.services}
+        # The PostgreSQL triplet's folder when the lab runs its datastores: services using a sql
+        # datastore then record an order per request there (service_app.py).
+        self.orders_root: Path | None = None
         self._lock = asyncio.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -139,7 +142,13 @@ class Lab:
             "--host", r.host, "--port", str(r.port),
             "--service-time-ms", str(self.spec.service_time_ms(r.service)),
         ]  # fmt: skip
+        if self.orders_root is not None and self.writes_orders(r.service):
+            argv += ["--orders-root", str(self.orders_root)]
         self.supervisor.start(r.name, argv)
+
+    def writes_orders(self, service: str) -> bool:
+        platform = self.spec.platform
+        return any(platform.datastores[d].kind == "sql" for d in platform.services[service].data if d in platform.datastores)
 
     def start_missing(self, cloud: str | None = None) -> list[Replica]:
         """Start desired replicas that are not running (after a kill); returns those started."""

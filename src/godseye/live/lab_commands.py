@@ -26,6 +26,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from godseye.live.datasync.objects import ObjectStore
+from godseye.live.datasync.streams import RedisTrio, StreamError
+from godseye.live.lab_data import DataError, data_available
 from godseye.live.lab_spec import LabSizing
 from godseye.live.paths import lab_dir
 from godseye.live.pg.cluster import ClusterError
@@ -102,6 +105,9 @@ def up(
     argv = [sys.executable, "-m", "godseye.live.daemon", "--dir", str(d), "--rps", str(rps), "--time-scale", str(time_scale)]
     if spec is not None:
         argv += ["--spec", str(spec)]
+    if pg:
+        # The daemon's plane drives the triplet just started (and Redis and object copies it starts).
+        argv += ["--data-root", str(lab_dir())]
     if webhook:
         argv += ["--webhook", webhook]
     dd = _daemon_dir(d)
@@ -167,8 +173,11 @@ def _down(d: Path, pg: bool = False) -> list[str]:
     if pg:
         try:
             down_triplet()
-        except ClusterError as exc:
-            err.print(f"PostgreSQL triplet: {exc}", markup=False, highlight=False)
+            # A daemon that crashed leaves its Redis servers and object folders: their pid files say which.
+            RedisTrio(lab_dir() / "streams").down()
+            ObjectStore(lab_dir() / "objects").down()
+        except (ClusterError, StreamError) as exc:
+            err.print(f"datastores: {exc}", markup=False, highlight=False)
     return killed
 
 
@@ -241,6 +250,7 @@ def drill(
     rps: Annotated[float, typer.Option("--rps", help="Total lab load, req/s.")] = LabSizing().total_rps,
     directory: DirOption = None,
     twin: Annotated[bool, typer.Option("--twin/--no-twin", help="Run the twin on the same scenario and compare.")] = True,
+    data: Annotated[str, typer.Option("--data", help="Real datastores (PostgreSQL, Redis, objects): auto, on or off.")] = "auto",
 ) -> None:
     """Play a scenario live (durations divided by --time-scale), measure it, compare with the twin."""
     from dataclasses import replace
@@ -262,13 +272,25 @@ def drill(
     if alive_records(_daemon_dir(d)):
         raise _fail("a lab is up in this folder; godseye lab down first", 1)
     sizing = replace(LabSizing(), total_rps=rps)
+    if data not in ("auto", "on", "off"):
+        raise _fail("--data must be auto, on or off", 2)
+    missing = data_available()
+    if data == "on" and missing is not None:
+        raise _fail(f"--data on: {missing}", 2)
+    # auto: the datastores play when the platform declares sql ones and this machine can run them.
+    has_sql = any(s.kind == "sql" for s in platform.datastores.values())
+    data_root = d if data == "on" or (data == "auto" and has_sql and missing is None) else None
     seconds = sc.duration_s / time_scale
     err.print(f"playing {sc.name} live: {seconds:.0f}s of wall time (x{time_scale:g})", highlight=False)
 
     def progress(t: float, total: float) -> None:
         err.print(f"  t={t:5.1f}s / {total:.0f}s", highlight=False)
 
-    result = asyncio.run(run_lab_drill(platform, sc, d, time_scale, sizing, progress=progress if sys.stderr.isatty() else None))
+    try:
+        result = asyncio.run(run_lab_drill(platform, sc, d, time_scale, sizing,
+                                           progress=progress if sys.stderr.isatty() else None, data_root=data_root))
+    except DataError as exc:
+        raise _fail(f"the lab's datastores: {exc}", 1) from None
     comp = comparison(twin_prediction(result, sc), result.result, scale_scenario(sc, time_scale)) if twin else None
     _print_drill(result, comp)
     if json_file is not None:
@@ -281,12 +303,23 @@ def drill(
 def _print_drill(result: Any, comp: dict[str, Any] | None) -> None:
     r = result.result
     t = Table(title=f"lab drill {r.scenario} (x{result.time_scale:g}): {r.verdict}")
-    for col in ("Service", "Tier", "RTO s", "Target s", "Requests", "Failed", "Met"):
+    for col in ("Service", "Tier", "RTO s", "Target s", "RPO s", "RPO target s", "Requests", "Failed", "Met"):
         t.add_column(col)
     for s in r.services:
         t.add_row(s.name, str(s.tier), "-" if s.rto_s is None else f"{s.rto_s:.2f}", f"{s.rto_target_s:g}",
+                  f"{s.rpo_s:g}", f"{s.rpo_target_s:g}",
                   str(s.requests_total), str(s.requests_failed), "yes" if s.met else "[red]no[/red]")
     out.print(t)
+    if result.data is not None:
+        d = Table(title="datastores (measured on the real servers)")
+        for col in ("Datastore", "Kind", "Primary now", "Acked", "Lost", "RPO s"):
+            d.add_column(col)
+        for v in result.data.values():
+            if isinstance(v, dict) and "kind" in v:
+                d.add_row(v["datastore"], v["kind"], str(v["primary"]), str(v["acked"]), str(v["lost"]), f"{v['rpo_s']:g}")
+        out.print(d)
+        if "write_outage_s" in result.data:
+            out.print(f"orders write outage seen by the services: {result.data['write_outage_s']:g} s", highlight=False)
     if comp is None:
         return
     c = Table(title="twin vs lab (same lab platform, same scaled scenario)")

@@ -29,6 +29,9 @@ class RequestRecord:
     latency_ms: float
     served_by: str | None  # "<cloud>-<replica>" from the answer's X-Served-By
     error: str | None = None
+    # The last part of the path: a service that writes an order per request uses it as the order id,
+    # so HAProxy's retries of the same request find the order instead of writing it twice.
+    request_id: str | None = None
 
     @property
     def cloud(self) -> str | None:
@@ -97,6 +100,9 @@ class LoadGenerator:
         self.multiplier = 1.0
         self.records: list[RequestRecord] = []
         self._inflight = 0
+        # Request ids are unique across this generator's runs (a daemon runs it in slices).
+        self._run_id = f"{int(time.time() * 1000):x}"
+        self._sent = 0
 
     async def run(self, duration_s: float, max_requests: int) -> list[RequestRecord]:
         """Send load for `duration_s` (at most `max_requests` requests), wait for the answers (each
@@ -128,7 +134,7 @@ class LoadGenerator:
     ) -> None:
         start = time.monotonic()
         due = start
-        url = f"{self.base_url}/{service}/lab"
+        base = f"{self.base_url}/{service}/lab"
         while budget[0] > 0:
             now = time.monotonic()
             if now - start >= duration_s:
@@ -140,11 +146,13 @@ class LoadGenerator:
             if self._inflight >= self.max_inflight:
                 self.records.append(RequestRecord(self.clock(), service, False, 0, 0.0, None, "client-cap"))
                 continue
-            task = asyncio.create_task(self._one(session, service, url))
+            self._sent += 1
+            request_id = f"{self._run_id}-{self._sent}"
+            task = asyncio.create_task(self._one(session, service, f"{base}/{request_id}", request_id))
             pending.add(task)
             task.add_done_callback(pending.discard)
 
-    async def _one(self, session: aiohttp.ClientSession, service: str, url: str) -> None:
+    async def _one(self, session: aiohttp.ClientSession, service: str, url: str, request_id: str) -> None:
         t_s = self.clock()
         start = time.perf_counter()
         self._inflight += 1
@@ -162,4 +170,4 @@ class LoadGenerator:
             self._inflight -= 1
         latency = (time.perf_counter() - start) * 1000
         ok = error is None and 200 <= status < 300
-        self.records.append(RequestRecord(t_s, service, ok, status, latency, served_by, error))
+        self.records.append(RequestRecord(t_s, service, ok, status, latency, served_by, error, request_id))

@@ -22,7 +22,14 @@ from typing import Protocol
 import aiohttp
 
 from godseye.control.decision import Emitted
-from godseye.control.observations import NodePoolStatus, Observation, ProbeResult, ServedSplit, ServiceSample
+from godseye.control.observations import (
+    NodePoolStatus,
+    Observation,
+    ProbeResult,
+    ReplicaPosition,
+    ServedSplit,
+    ServiceSample,
+)
 from godseye.live.adapter import LiveAdapter
 from godseye.live.edge_stats import ReplicaLoad, observations
 from godseye.live.haproxy_runtime import EdgeError, StatRow
@@ -30,6 +37,7 @@ from godseye.live.lab import Lab
 from godseye.live.probes import Prober
 
 MAX_IDLE_S = 0.5
+POSITIONS_INTERVAL_S = 0.2  # how often datastore positions are read (the PostgreSQL probes sample every 0.1 s)
 LOAD_TIMEOUT_S = 0.3
 ACTION_QUEUE_MAX = 10_000
 
@@ -75,7 +83,9 @@ class LabLoop:
         adapter: LiveAdapter,
         clock: Callable[[], float],
         keep_probes: bool = True,
+        positions: Callable[[float], list[ReplicaPosition]] | None = None,
     ) -> None:
+        self.positions = positions
         self.plane = plane
         self.lab = lab
         self.prober = prober
@@ -109,6 +119,8 @@ class LabLoop:
             asyncio.create_task(self._stats_loop(until_s, stop)),
             asyncio.create_task(self._wake_loop(until_s, stop)),
         ]
+        if self.positions is not None:
+            tasks.append(asyncio.create_task(self._positions_loop(self.positions, until_s, stop)))
         applier = asyncio.create_task(self._apply_loop())
         try:
             await asyncio.gather(*tasks)
@@ -146,6 +158,20 @@ class LabLoop:
             self.step()
             due += self.interval_s
             # A round that overran (it cannot, timeout_s < interval_s, but the clock may stall) skips ahead.
+            if due < self.clock():
+                due = self.clock()
+            await self._sleep_until(due, stop)
+
+    async def _positions_loop(
+        self, read: Callable[[float], list[ReplicaPosition]], until_s: float, stop: asyncio.Event
+    ) -> None:
+        """Real replication positions of the lab's datastores (read off the event loop: they query servers)."""
+        due = self.clock()
+        while not stop.is_set() and self.clock() < until_s:
+            for position in await asyncio.to_thread(read, self.clock()):
+                self.observe(position)
+            self.step()
+            due += POSITIONS_INTERVAL_S
             if due < self.clock():
                 due = self.clock()
             await self._sleep_until(due, stop)

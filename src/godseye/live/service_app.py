@@ -8,6 +8,13 @@
 - `GET /load?window_s=1` reports the replica's own load: requests in flight, totals, p99 of the
   service latencies of the last window_s seconds, CPU seconds used;
 - `POST /admin/service-time` with `{"ms": 80}` changes the service time live (a slow replica).
+
+With `--orders-root DIR` (the PostgreSQL triplet's folder; the lab passes it to its tier-1 services
+when it runs its datastores), every request also records an order whose id is the last part of the
+path, through `OrdersStore` (live/pg/orders.py): on whichever cluster the primary pointer names,
+re-resolved on failover, idempotent by id. While the pointer says writes are held the answer is
+503 at once (the failover is in progress: the shopper retries); a write that could not be
+acknowledged within `ORDER_DEADLINE_S` is a 503 too, never a 200 for an order that may be lost.
 """
 
 from __future__ import annotations
@@ -17,15 +24,56 @@ import asyncio
 import collections
 import resource
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from aiohttp import web
 
+from godseye.live.pg.orders import OrdersStore
+from godseye.live.pg.pointer import read_pointer
+
 RECENT_LATENCIES = 4096
 DEFAULT_LOAD_WINDOW_S = 1.0
+# An order not acknowledged within this is answered 503: longer than any healthy commit (milliseconds),
+# shorter than the load generator's patience.
+ORDER_DEADLINE_S = 1.0
+# Orders waiting for the (single) database connection at most; beyond, 503 at once: a bound, so a
+# stuck primary cannot pile up work in a replica.
+MAX_PENDING_ORDERS = 64
+
+
+class Orders:
+    """One replica's order writer: one connection, used from one worker thread."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.store = OrdersStore(root, deadline_s=ORDER_DEADLINE_S)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orders")
+        self.pending = 0
+        self.written = 0
+        self.refused = 0
+
+    def held(self) -> bool:
+        pointer = read_pointer(self.root)
+        return pointer is None or pointer.hold
+
+    async def record(self, order_id: str) -> bool:
+        if self.pending >= MAX_PENDING_ORDERS or self.held():
+            self.refused += 1
+            return False
+        self.pending += 1
+        try:
+            ok = await asyncio.get_running_loop().run_in_executor(self.pool, self.store.record, order_id)
+        finally:
+            self.pending -= 1
+        self.written += 1 if ok else 0
+        self.refused += 0 if ok else 1
+        return ok
 
 
 class Replica:
-    def __init__(self, service: str, cloud: str, replica: int, service_time_ms: float) -> None:
+    def __init__(self, service: str, cloud: str, replica: int, service_time_ms: float, orders: Orders | None = None) -> None:
+        self.orders = orders
         self.service = service
         self.cloud = cloud
         self.replica = replica
@@ -46,9 +94,15 @@ class Replica:
             await asyncio.sleep(self.service_time_ms / 1000)
         finally:
             self.inflight -= 1
+        body: dict[str, object] = {"service": self.service, "cloud": self.cloud, "replica": self.replica, "path": request.path}
+        if self.orders is not None:
+            order_id = request.match_info.get("tail", "").rsplit("/", 1)[-1]
+            if not order_id or not await self.orders.record(f"{self.service}-{order_id}"):
+                return web.json_response({**body, "error": "order not recorded: writes held or primary unreachable"},
+                                         status=503, headers={"X-Served-By": self.served_by})
+            body["order"] = f"{self.service}-{order_id}"
         self.served_total += 1
         self.latencies_ms.append((time.monotonic(), (time.perf_counter() - start) * 1000))
-        body = {"service": self.service, "cloud": self.cloud, "replica": self.replica, "path": request.path}
         return web.json_response(body, headers={"X-Served-By": self.served_by})
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -72,6 +126,8 @@ class Replica:
                 "window_s": window_s,
                 "cpu_s": usage.ru_utime + usage.ru_stime,
                 "service_time_ms": self.service_time_ms,
+                "orders_written": self.orders.written if self.orders else 0,
+                "orders_refused": self.orders.refused if self.orders else 0,
             }
         )
 
@@ -101,10 +157,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--service-time-ms", type=float, default=20.0)
+    p.add_argument("--orders-root", default="", help="PostgreSQL triplet folder: record an order per request")
     a = p.parse_args(argv)
     if not a.host.startswith("127."):
         p.error("lab services listen on loopback only (127.0.0.0/8)")
-    replica = Replica(a.service, a.cloud, a.replica, a.service_time_ms)
+    orders = Orders(Path(a.orders_root)) if a.orders_root else None
+    replica = Replica(a.service, a.cloud, a.replica, a.service_time_ms, orders)
     web.run_app(make_app(replica), host=a.host, port=a.port, print=None, access_log=None, shutdown_timeout=0.5)
 
 

@@ -18,11 +18,13 @@ from types import TracebackType
 
 import aiohttp
 
+from godseye.control.actions import Action
 from godseye.live.adapter import DataHook, LiveAdapter
 from godseye.live.alerts import AlertReceiver
 from godseye.live.chaos import Chaos
 from godseye.live.haproxy_config import EdgeMode
 from godseye.live.lab import Lab
+from godseye.live.lab_data import LabData
 from godseye.live.lab_spec import LabSpec
 from godseye.live.loadgen import LoadGenerator
 from godseye.live.loop import LabClock, LabLoop, PlaneLike
@@ -62,7 +64,10 @@ class LabSession:
         mode: EdgeMode = "godseye",
         webhook_url: str | None = None,
         data_hook: DataHook | None = None,
+        data_root: Path | None = None,
     ) -> None:
+        """`data_root`: run the lab's datastores (PostgreSQL triplet, Redis, object folders) there, driven
+        by this session's plane; the folder must be reachable by the postgres user."""
         self.spec = spec
         self.directory = directory
         self.clock = LabClock()
@@ -71,10 +76,11 @@ class LabSession:
         self.prober = Prober(lab_vantages(spec.clouds, spec.vantage_address), hc.timeout_s)
         self.receiver = AlertReceiver("127.0.0.1", spec.sizing.alerts_port, directory / "alerts.jsonl")
         self.webhook_url = webhook_url or self.receiver.url
-        self.chaos = Chaos(self.lab, self.clock, self.prober)
+        self.data = LabData(data_root, self.clock) if data_root is not None else None
+        self.chaos = Chaos(self.lab, self.clock, self.prober, data=self.data)
         hc_interval = spec.platform.edge.health_check.interval_s
         self._plane_factory = (plane_factory or lab_plane_factory(spec.sizing.time_scale, hc_interval)) if with_plane else None
-        self._data_hook = data_hook
+        self._data_hook = data_hook if self.data is None else self._apply_data
         self._http: aiohttp.ClientSession | None = None
         self.adapter: LiveAdapter | None = None
         self.loop: LabLoop | None = None
@@ -82,6 +88,10 @@ class LabSession:
 
     async def __aenter__(self) -> LabSession:
         try:
+            if self.data is not None:
+                # The datastores first: the order-writing services find the primary pointer at once.
+                await asyncio.to_thread(self.data.start)
+                self.lab.orders_root = self.data.pg_root
             await self.lab.start()
             await self.receiver.start()
             await self.prober.__aenter__()
@@ -89,7 +99,8 @@ class LabSession:
             self.adapter = LiveAdapter(self.lab, self._http, self.webhook_url, data_hook=self._data_hook)
             if self._plane_factory is not None:
                 plane = self._plane_factory(self.spec.platform, self.spec.services)
-                self.loop = LabLoop(plane, self.lab, self.prober, self.adapter, self.clock)
+                positions = self.data.positions if self.data is not None else None
+                self.loop = LabLoop(plane, self.lab, self.prober, self.adapter, self.clock, positions=positions)
         except BaseException:
             await self.close()
             raise
@@ -109,7 +120,15 @@ class LabSession:
                 await self._http.close()
             await self.receiver.stop()
         finally:
-            self.lab.stop()
+            try:
+                self.lab.stop()
+            finally:
+                if self.data is not None:
+                    await asyncio.to_thread(self.data.stop)
+
+    async def _apply_data(self, action: Action) -> str:
+        assert self.data is not None
+        return await asyncio.to_thread(self.data.apply, action)
 
     def start_loop(self, until_s: float, stop: asyncio.Event | None = None) -> asyncio.Task[None]:
         """Run the control loop in the background until the clock reads `until_s`."""

@@ -69,28 +69,74 @@ class RedisTrio:
         self._procs: dict[str, subprocess.Popen[bytes]] = {}  # ours to reap when this process started them
 
     def up(self) -> None:
-        server = shutil.which("redis-server")
-        if server is None:
-            raise StreamError("redis-server not found: apt-get install redis-server")
         self.down()
-        primary = self.nodes[self.primary]
-        for cloud, node in self.nodes.items():
-            node.dir.mkdir(parents=True, exist_ok=True)
-            args = [server, "--bind", node.host, "--port", str(node.port), "--dir", str(node.dir), "--save", "",
-                    "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no",
-                    "--logfile", str(node.dir / "redis.log"), "--replica-announce-ip", node.host]
-            if cloud != self.primary:
-                args += ["--replicaof", primary.host, str(primary.port)]
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
-            node.pid_file.write_text(f"{proc.pid}\n")
-            self._procs[cloud] = proc
+        for cloud in self.nodes:
+            self.start_node(cloud, None if cloud == self.primary else self.primary)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not all(self._linked(c) for c in self.nodes):
             if time.monotonic() > deadline:
                 self.down()
                 raise StreamError(f"redis replicas did not link to {self.primary} within {START_TIMEOUT_S:g} s")
             time.sleep(0.1)
+
+    def start_node(self, cloud: str, replicaof: str | None) -> None:
+        """Start one server (no persistence: a killed one comes back empty, as a lost cloud's cache would)."""
+        server = shutil.which("redis-server")
+        if server is None:
+            raise StreamError("redis-server not found: apt-get install redis-server")
+        node = self.nodes[cloud]
+        node.dir.mkdir(parents=True, exist_ok=True)
+        args = [server, "--bind", node.host, "--port", str(node.port), "--dir", str(node.dir), "--save", "",
+                "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no",
+                "--logfile", str(node.dir / "redis.log"), "--replica-announce-ip", node.host]
+        if replicaof is not None:
+            source = self.nodes[replicaof]
+            args += ["--replicaof", source.host, str(source.port)]
+        old = self._procs.pop(cloud, None)
+        if old is not None:
+            old.wait(STOP_TIMEOUT_S)
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        node.pid_file.write_text(f"{proc.pid}\n")
+        self._procs[cloud] = proc
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                self.info(cloud)
+                return
+            except (RespError, OSError):
+                time.sleep(0.05)
+        raise StreamError(f"redis-server of {cloud} did not answer within {START_TIMEOUT_S:g} s")
+
+    def kill(self, cloud: str) -> None:
+        """The cloud dies: SIGKILL, and wait until the kernel has it gone."""
+        node = self.nodes[cloud]
+        pid = self.pid(cloud)
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while _alive(pid, node.port) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc = self._procs.pop(cloud, None)
+        if proc is not None:
+            proc.wait(STOP_TIMEOUT_S)
+        if _alive(pid, node.port):
+            raise StreamError(f"redis-server {pid} of {cloud} survived SIGKILL")
+        node.pid_file.unlink(missing_ok=True)
+
+    def replicate(self, cloud: str, source: str | None) -> None:
+        """REPLICAOF the source's address, or NO ONE (promotion: it takes writes from now on)."""
+        node = self.nodes[cloud]
+        client = Resp(node.host, node.port)
+        try:
+            if source is None:
+                client.call("REPLICAOF", "NO", "ONE")
+            else:
+                src = self.nodes[source]
+                client.call("REPLICAOF", src.host, str(src.port))
+        finally:
+            client.close()
 
     def _linked(self, cloud: str) -> bool:
         try:
