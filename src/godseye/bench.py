@@ -1,27 +1,35 @@
 """`godseye bench`: how fast the twin runs, measured on the wall clock outside sim/.
 
-Cases: Black Friday on the reference platform, then on generated platforms of a tenth of the
-requested services and of all of them (the reference's services repeated under new names, clouds
-scaled to hold them), so the table shows whether wall time grows linearly with services.
+Cases: Black Friday on the reference platform, then on generated platforms of a hundredth, a tenth
+and all of the requested services (the reference's services repeated under new names, clouds scaled
+to hold them), so the table shows how wall time grows per 10x services. Each case also says where its
+wall time went: every controller of the plane and every stage of the twin's loop, timed by wrapping
+the functions for the run (the clock stays here, never in control/ or sim/).
 Peak memory is the process's peak resident set (getrusage), which only grows: cases run smallest
 first, so each row's figure is that case's peak.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from godseye.control import autoscaler, canary, failover, health, incidents, replication, steering
 from godseye.control.decision import Emitted
 from godseye.control.observations import Observation
 from godseye.plan.model import ServicePlan
 from godseye.sim.drill import epoch_of, run_drill
+from godseye.sim.engine import Engine
 from godseye.sim.plane_port import PlanePort, real_plane_factory
 from godseye.spec.loader import load_platform
 from godseye.spec.models import Platform
@@ -43,6 +51,7 @@ class BenchCase:
     verdict: str
     plane_s: float  # wall time spent inside the plane's observe / step / next_wakeup_s
     steps: int
+    stages: tuple[tuple[str, float], ...] = ()  # (stage, wall seconds), plane's controllers then the twin's loop
 
     @property
     def speedup(self) -> float:
@@ -101,6 +110,58 @@ class TimedPlane:
         return out
 
 
+# What the plane's step spends its time in: the controllers, as plane.py calls them (module attributes).
+PLANE_STAGES: tuple[tuple[str, object, str], ...] = (
+    ("plane: health", health, "reconcile"),
+    ("plane: replication", replication, "reconcile"),
+    ("plane: rotation", steering, "rotate"),
+    ("plane: canary", canary, "reconcile"),
+    ("plane: steering", steering, "reconcile"),
+    ("plane: caught-up copies", failover, "clouds_caught_up"),
+    ("plane: failover", failover, "reconcile"),
+    ("plane: autoscaler", autoscaler, "reconcile"),
+    ("plane: incidents", incidents, "reconcile"),
+)
+# The twin's own loop: what each turn does besides stepping the plane.
+TWIN_STAGES: tuple[tuple[str, object, str], ...] = (
+    ("twin: due changes", Engine, "_apply_due"),
+    ("twin: evaluate", Engine, "_evaluate"),
+    ("twin: probes", Engine, "_probe_round"),
+    ("twin: samples", Engine, "_sample"),
+    ("twin: integrate + replication polls", Engine, "_integrate"),
+    ("twin: actions", Engine, "_act"),
+)
+
+
+@contextmanager
+def stopwatch(stages: tuple[tuple[str, object, str], ...]) -> Iterator[dict[str, float]]:
+    """Wrap each named function with a timer for the duration of the block; totals in seconds by stage.
+
+    Nested stages (the actions applied inside a step) count in each that encloses them.
+    """
+    totals = dict.fromkeys((name for name, _, _ in stages), 0.0)
+    saved: list[tuple[object, str, Any]] = []
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                totals[name] += time.perf_counter() - start
+        return wrapper
+
+    for name, owner, attr in stages:
+        original = getattr(owner, attr)
+        saved.append((owner, attr, original))
+        setattr(owner, attr, timed(name, original))
+    try:
+        yield totals
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
 def generated_platform(base: Platform, services: int) -> Platform:
     names = list(base.services)
     copies = {f"{names[i % len(names)]}-{i:04d}": base.services[names[i % len(names)]] for i in range(services)}
@@ -132,25 +193,33 @@ def run_case(name: str, platform: Platform, hours: float, idle: bool = False) ->
         timed.append(TimedPlane(inner(p, services)))
         return timed[-1]
 
-    start = time.perf_counter()
-    result = run_drill(platform, scenario, 0, plane=build)
-    wall = time.perf_counter() - start
+    with stopwatch(PLANE_STAGES + TWIN_STAGES) as stages:
+        start = time.perf_counter()
+        result = run_drill(platform, scenario, 0, plane=build)
+        wall = time.perf_counter() - start
     return BenchCase(name, len(platform.services), scenario.duration_s, wall, result.events, _peak_rss_mb(), result.verdict,
-                     timed[0].seconds, timed[0].steps)
+                     timed[0].seconds, timed[0].steps, tuple(stages.items()))
+
+
+def scaling_sizes(services: int, reference: int) -> list[int]:
+    """A hundredth, a tenth and all of `services` (each above the reference's size), smallest first."""
+    sizes = {services}
+    for part in (services // 100, services // 10):
+        if part > reference:
+            sizes.add(part)
+    return sorted(sizes)
 
 
 def run_bench(services: int, hours: float, generated_hours: float, idle: bool = False,
               progress: Callable[[str], None] | None = None) -> list[BenchCase]:
-    """The reference for `hours`, then generated platforms of a tenth of `services` and of all of them
-    for `generated_hours` each (the plane's per-step cost grows with services, so a full day of a
-    1,000-service platform takes long; the speed per simulated second is what is compared)."""
+    """The reference for `hours`, then generated platforms of a hundredth, a tenth and all of
+    `services` for `generated_hours` each (a full day of a 1,000-service platform with the real
+    plane takes minutes; the speed per simulated second is what is compared)."""
     base = load_platform()
     suffix = " (idle plane)" if idle else ""
     plan = [("reference" + suffix, base, hours)]
-    tenth = max(len(base.services) + 1, services // 10)
-    if tenth < services:
-        plan.append((f"generated {tenth}{suffix}", generated_platform(base, tenth), generated_hours))
-    plan.append((f"generated {services}{suffix}", generated_platform(base, services), generated_hours))
+    for n in scaling_sizes(services, len(base.services)):
+        plan.append((f"generated {n}{suffix}", generated_platform(base, n), generated_hours))
     out = []
     for name, platform, h in plan:
         if progress is not None:
@@ -176,9 +245,25 @@ def render_bench(cases: list[BenchCase], console: Console) -> None:
     ref = cases[0]
     ok = ref.speedup >= TARGET_SPEEDUP
     console.print(f"reference: {ref.speedup:,.0f}x real time (target {TARGET_SPEEDUP:,}x): {'met' if ok else 'MISSED'}")
-    if len(cases) >= 3:
-        a, b = cases[-2], cases[-1]
-        growth = (b.wall_s / a.wall_s) / (b.services / a.services)
-        ratio = b.wall_s / a.wall_s
-        console.print(f"{a.services} -> {b.services} services: wall x{ratio:.2f} for x{b.services / a.services:.1f} "
-                      f"services ({'linear or better' if growth <= 1.15 else 'worse than linear'}: {growth:.2f} of linear)")
+    _render_stages(cases, console)
+    generated = [c for c in cases[1:] if c.simulated_s == cases[-1].simulated_s]
+    for a, b in itertools.pairwise(generated):
+        # Wall time per simulated second, so cases of different lengths compare.
+        ratio = (b.wall_s / b.simulated_s) / (a.wall_s / a.simulated_s)
+        factor = b.services / a.services
+        per_10x = ratio ** (1 / math.log10(factor)) if factor > 1 else ratio
+        verdict = "linear or better" if per_10x <= 10 * 1.15 else "worse than linear"
+        console.print(f"{a.services} -> {b.services} services: wall x{ratio:.2f} for x{factor:.1f} services, "
+                      f"x{per_10x:.1f} per 10x services ({verdict})")
+
+
+def _render_stages(cases: list[BenchCase], console: Console) -> None:
+    table = Table(title="Where the wall time went (seconds; nested stages count in each)")
+    table.add_column("stage", justify="left")
+    for c in cases:
+        table.add_column(f"{c.name} ({c.simulated_s / 3600:g} h)", justify="right")
+    names = [name for name, _ in cases[0].stages]
+    for name in names:
+        table.add_row(name, *(f"{dict(c.stages).get(name, 0.0):.2f}" for c in cases))
+    table.add_row("wall", *(f"{c.wall_s:.2f}" for c in cases))
+    console.print(table)

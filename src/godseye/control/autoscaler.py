@@ -35,10 +35,9 @@ from dataclasses import dataclass, field, replace
 from godseye.control.actions import Action, ScaleService
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, NodeAsk, Phase, PodScale
 from godseye.control.cloud_capacity import (
+    CloudRoom,
     burst_conditions,
     burst_reason,
-    fit_replicas,
-    floor_replicas,
     node_ask,
     spread_burst,
 )
@@ -99,10 +98,12 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     order = sorted(view.plans, key=lambda sp: (sp.tier, sp.name))
     services = [_service(view, plan, loads.get(plan.name)) for plan in order]
     live = [c for c in p.clouds if c not in view.clouds_down]
-    trace = _Trace(pods=dict(memory.pods))
+    trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods))
+    # Which event each cloud holds for depends only on the clock, not on the service: looked up once.
+    events = {c: holding(windows, view.now_s, _lead_s(p, c)) for c in live}
     # Every service first grows in its own clouds; only then do bursts take the room that is left.
     for bursting in (False, True):
-        _settle(view, services, live, windows, bursting, trace)
+        _settle(view, services, live, events, bursting, trace)
     pods, start = trace.pods, trace.start
     actions: list[Action] = []
     for key, first in start.items():
@@ -126,6 +127,8 @@ class _Trace:
     """Scratch of one reconcile (never leaves it): records as they settle, and why they moved; the dicts fill in place."""
 
     pods: dict[Key, PodScale]
+    # Each cloud's vCPU held by every service's pods (at least their floors), kept in step with `pods`.
+    room: CloudRoom
     start: dict[Key, PodScale] = field(default_factory=dict)
     scale_reason: dict[Key, str] = field(default_factory=dict)
     burst_reason: dict[Key, str] = field(default_factory=dict)
@@ -135,7 +138,7 @@ def _settle(
     view: AutoscalerView,
     services: list[_Service],
     live: list[str],
-    windows: tuple[EventWindow, ...],
+    events: dict[str, EventWindow | None],
     bursting: bool,
     trace: _Trace,
 ) -> None:
@@ -147,11 +150,12 @@ def _settle(
     for _ in range(MAX_PASSES):
         moved = False
         for svc in services:
-            cells = {c: _cell(view, svc, c, trace.pods, windows) for c in live}
+            cells = {c: _cell(view, svc, c, trace, events[c]) for c in live}
             for out in _decide_service(view, svc, cells, bursting):
                 trace.start.setdefault(out.key, cells[out.key[0]].prior)
                 before = trace.pods.get(out.key)
                 moved |= before is None or (before.replicas, before.burst_pods) != (out.record.replicas, out.record.burst_pods)
+                trace.room.move(out.key, before, out.record)
                 trace.pods[out.key] = out.record
                 if out.scale_reason:
                     trace.scale_reason[out.key] = out.scale_reason
@@ -192,8 +196,8 @@ def _pods_for(rps: float, svc: Service, utilization: float) -> int:
     return pods_for(rps, svc.pod_rps, utilization)
 
 
-def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodScale], windows: tuple[EventWindow, ...]) -> _Cell:
-    p, a, name = view.platform, view.platform.autoscaling, svc.plan.name
+def _cell(view: AutoscalerView, svc: _Service, cloud: str, trace: _Trace, event: EventWindow | None) -> _Cell:
+    p, a, name, pods = view.platform, view.platform.autoscaling, svc.plan.name, trace.pods
     sample = view.fresh_sample(cloud, name)
     placed = svc.plan.placement.get(cloud)
     baseline = placed.replicas if placed is not None else 0
@@ -218,10 +222,9 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
                 f"{resource} {used:.0%} on {sample.ready_replicas} pods over target "
                 f"{a.target_utilization:.0%}: HPA asks {need} pods"
             )
-    floor = floor_replicas(view, svc.plan, cloud)
+    floor = trace.room.floor(cloud, name)
     size = p.clouds[cloud].max_nodes * p.clouds[cloud].node_vcpu
     hold, hold_reason = 0, ""
-    event = holding(windows, view.now_s, _lead_s(p, cloud))
     if event is not None and weight > 0:
         peak_rps = svc.spec.rps * event.peak_multiplier * weight / 100
         hold = prescale_replicas(svc.spec.rps, event.peak_multiplier, weight, svc.spec.pod_rps, a)
@@ -242,7 +245,7 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, pods: dict[Key, PodSc
         floor,
         hold,
         hold_reason,
-        fit_replicas(view, cloud, name, pods),
+        trace.room.fit(cloud, name, pods),
         size,
         known,
     )

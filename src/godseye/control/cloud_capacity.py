@@ -40,6 +40,41 @@ def fit_replicas(view: AutoscalerView, cloud: str, service: str, pods: Mapping[K
     return max(0, math.floor((c.max_nodes * c.node_vcpu - others) / vcpu[service] + EPS))
 
 
+class CloudRoom:
+    """`fit_replicas` for every (cloud, service) of one reconcile, in O(1) each.
+
+    Each cloud's vCPU held by all services (each at least at its floor) is summed once; a service's
+    fit is the cloud's size less that total plus its own share. The autoscaler tells it every record
+    it changes (`move`), so the totals follow its scratch memory. Scratch of one reconcile only.
+    """
+
+    def __init__(self, view: AutoscalerView, pods: Mapping[Key, PodScale]) -> None:
+        self._view = view
+        self._vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
+        self._floors = {(cloud, plan.name): floor_replicas(view, plan, cloud) for cloud in view.platform.clouds
+                        for plan in view.plans}
+        self._held = dict.fromkeys(view.platform.clouds, 0.0)
+        for (cloud, name), floor in self._floors.items():
+            record = pods.get((cloud, name))
+            self._held[cloud] += max(record.replicas if record is not None else 0, floor) * self._vcpu[name]
+
+    def floor(self, cloud: str, service: str) -> int:
+        return self._floors[(cloud, service)]
+
+    def _own(self, key: Key, record: PodScale | None) -> float:
+        return max(record.replicas if record is not None else 0, self._floors[key]) * self._vcpu[key[1]]
+
+    def move(self, key: Key, before: PodScale | None, after: PodScale) -> None:
+        if key in self._floors:
+            self._held[key[0]] += self._own(key, after) - self._own(key, before)
+
+    def fit(self, cloud: str, service: str, pods: Mapping[Key, PodScale]) -> int:
+        """Same as `fit_replicas(view, cloud, service, pods)` for the `pods` this room follows."""
+        c = self._view.platform.clouds[cloud]
+        others = self._held[cloud] - self._own((cloud, service), pods.get((cloud, service)))
+        return max(0, math.floor((c.max_nodes * c.node_vcpu - others) / self._vcpu[service] + EPS))
+
+
 def spread_burst(
     room: Mapping[str, int], placed: Mapping[str, int], size_vcpu: Mapping[str, float], deficit: int
 ) -> dict[str, int]:

@@ -124,6 +124,66 @@ class _Acted:
     failover: FailoverMemory
 
 
+class _CopyWatch:
+    """Each datastore copy as the replication watch last judged it, and what positions observed since say.
+
+    Mirrors the watch's own stall rule (`replication._is_stalled`): a copy that is not the primary
+    and holds less than the primary acknowledged stalls `stall_after_s` after it last received
+    anything. Only for scheduling the next step; every decision stays the watch's.
+    """
+
+    def __init__(self) -> None:
+        # (datastore, cloud) -> [received, last advance s, last report s, stall after s, trailing (0 or 1)]
+        self._copies: dict[tuple[str, str], list[float]] = {}
+        self._keys: dict[tuple[str, str], tuple[bool, bool, str]] = {}
+        self._stalled: set[tuple[str, str]] = set()
+        self._urgent: float | None = None
+
+    def reset(self, state: ReplicationState, params: ReplicationParams) -> None:
+        self._copies.clear()
+        self._keys.clear()
+        self._stalled.clear()
+        self._urgent = None
+        for name, ds in state.datastores.items():
+            after = max(params.stall_after_s, ds.target.sync_rpo_s)
+            for cloud, copy in ds.copies.items():
+                key = (name, cloud)
+                trailing = cloud != ds.primary and copy.received < ds.newest_acked
+                self._copies[key] = [float(copy.received), copy.last_advance_s, copy.position.t_s, after, float(trailing)]
+                self._keys[key] = (copy.received >= ds.newest_acked, copy.position.reachable, copy.position.role)
+                if copy.stalled:
+                    self._stalled.add(key)
+
+    def observe(self, pos: ReplicaPosition) -> None:
+        key = (pos.datastore, pos.cloud)
+        known = self._copies.get(key)
+        if known is None:
+            self._urge(pos.t_s)  # a copy the watch has not seen yet
+            return
+        if pos.t_s <= known[2]:
+            return
+        received = max(pos.received_pos, pos.replayed_pos)
+        known[2] = pos.t_s
+        if received > known[0]:
+            known[0], known[1] = received, pos.t_s
+            if key in self._stalled:
+                self._urge(pos.t_s)  # a stalled copy receives again
+        level = (received >= pos.acked_pos, pos.reachable, pos.role)
+        if level != self._keys[key]:
+            self._urge(pos.t_s)
+        known[4] = float(pos.role != "primary" and received < pos.acked_pos)
+
+    def _urge(self, t_s: float) -> None:
+        self._urgent = t_s if self._urgent is None else min(self._urgent, t_s)
+
+    def deadline_s(self) -> float | None:
+        """When the watch should run next: at once (the first telling report's time) or the earliest stall deadline."""
+        if self._urgent is not None:
+            return self._urgent
+        times = [c[1] + c[3] for k, c in self._copies.items() if c[4] and k not in self._stalled]
+        return min(times) if times else None
+
+
 class Plane:
     def __init__(
         self,
@@ -147,6 +207,7 @@ class Plane:
         self._samples: dict[tuple[str, str], ServiceSample] = {}
         self._pools: dict[str, NodePoolStatus] = {}
         self._wakeups: dict[str, float] = {}
+        self._copies = _CopyWatch()
         self._state = PlaneState(
             HealthMemory(), ReplicationMemory(), RotationMemory(), CanaryMemory(), FailoverMemory(), SteeringMemory(),
             AutoscalerMemory(), IncidentMemory(),
@@ -159,6 +220,8 @@ class Plane:
             self._pending.popleft()
             self._dropped += 1
         self._pending.append(obs)
+        if isinstance(obs, ReplicaPosition):
+            self._copies.observe(obs)
 
     def step(self, now_s: float) -> list[Emitted]:
         batch = _Batch.of(list(self._pending))
@@ -180,6 +243,7 @@ class Plane:
         self._wakeups = {}
         for actor, at in turn.wakes:
             self._wakeups[actor] = min(at, self._wakeups.get(actor, at))
+        self._copies.reset(self._state.replication.state, self._replication_params)
         return turn.out
 
     def _sense(self, turn: _Turn, batch: _Batch) -> _Sensed:
@@ -266,8 +330,19 @@ class Plane:
         return auto.memory, inc.memory
 
     def next_wakeup_s(self) -> float | None:
-        """The earliest time any controller asked to run again (absolute, on the driver's clock)."""
-        return min(self._wakeups.values()) if self._wakeups else None
+        """The earliest time any controller asked to run again (absolute, on the driver's clock).
+
+        The replication watch's own wake-up is its stall deadline as of its last run: the earliest
+        moment a trailing copy would have received nothing for `stall_after_s`. Positions observed
+        since move that deadline (a copy that advanced is not stalling) or bring it forward to now
+        (a copy's level, reachability or role changed), so the plane steps when a replication
+        decision can change rather than every few seconds while asynchronous copies trail.
+        """
+        times = [at for actor, at in self._wakeups.items() if actor != "replication"]
+        repl = self._copies.deadline_s()
+        if repl is not None:
+            times.append(repl)
+        return min(times) if times else None
 
     # -- read-only accessors for drivers and reports --------------------------------------------
 

@@ -92,7 +92,8 @@ class Engine:
             np.array([[s.p99_sla_ms] for s in svc]))
         self.good_ratio = np.array([1.0 - s.error_rate_sla for s in svc])
         stores = list(platform.datastores)
-        self.uses = np.array([[st in s.data for s in svc] for st in stores], dtype=np.float64)
+        # Shaped explicitly: a platform without datastores still needs a (0, services) matrix.
+        self.uses = np.array([[st in s.data for s in svc] for st in stores], dtype=np.float64).reshape(len(stores), len(svc))
         self.uses_base = np.maximum(self.uses @ self.traffic.baseline, 1e-12)
         sync = [st.name for st in self.data.stores if st.mode == "sync"]
         self.sync_users = {st: [i for i, s in enumerate(svc) if st in s.data] for st in sync}
@@ -147,6 +148,7 @@ class Engine:
                 sample_next = t + self.config.sample_interval_s
             if t >= self._repl_next - 1e-9:
                 self._poll_replication(t)
+                wake = self._rewake(t, wake)
             while self.outbox and self.outbox[0][0] <= t + 1e-9:
                 self.plane.observe(self.outbox.popleft()[1])
                 self.events += 1
@@ -179,7 +181,7 @@ class Engine:
             if not self._probing():
                 # Keep probe rounds on their grid while they are skipped.
                 probe_next += math.ceil(max(0.0, t_next - probe_next) / self.probe_interval_s) * self.probe_interval_s
-            self._integrate(t, t_next, state)
+            t_next, wake = self._integrate(t, t_next, state, wake)
             t = min(t_next, duration)
             self.events += 1
             if progress is not None and t - shown >= duration / 200:
@@ -227,28 +229,47 @@ class Engine:
         alive = up[None, :] & ~self._out_mask & store_ok[:, None]
         return evaluate(self.params, offered[:, None] * self.weights / 100.0, self.world.pods_ready.astype(np.float64), alive)
 
-    def _integrate(self, t0: float, t1: float, st: Served) -> None:
-        dt = t1 - t0
+    def _integrate(self, t0: float, t1: float, st: Served, wake: float) -> tuple[float, float]:
+        """Integrate requests and data over [t0, t1]; returns where it stopped and the plane's wake-up.
+
+        Replication polls inside the jump are taken without a turn of their own: rates are constant
+        over the jump, so the data model is advanced poll by poll and read at each. A poll may tell
+        the plane something it wants to act on at once (see `Plane.next_wakeup_s`): the jump then
+        ends at that poll, so the plane steps there.
+        """
         offered = st.offered.sum(axis=1)
+        load = dict(zip(self.platform.datastores, ((self.uses @ offered) / self.uses_base).tolist(), strict=True))
+        a, end = t0, t1
+        while self._repl_next <= t1 + 1e-9:
+            self._advance_data(a, self._repl_next, load)
+            a = self._repl_next
+            self._poll_replication(a)
+            wake = self._rewake(a, wake)
+            if wake <= a + 1e-9:
+                end = a
+                break
+        if a < end:
+            self._advance_data(a, end, load)
+        dt = end - t0
         self.counters.add(dt, offered, st.failed.sum(axis=1))
         good = st.in_sla.sum(axis=1) >= self.good_ratio * offered - 1e-9
-        self.rto.update(t0, t1, good)
+        self.rto.update(t0, end, good)
         self._sums["offered"] += st.offered * dt
         self._sums["served"] += st.served * dt
         self._sums["busy"] += st.utilization * dt
         self._sums["p99"] += np.minimum(st.p99_ms, sensors.CLIENT_TIMEOUT_MS) * dt
-        load = dict(zip(self.platform.datastores, ((self.uses @ offered) / self.uses_base).tolist(), strict=True))
-        # Replication polls inside the step are taken without a turn of their own: rates are constant
-        # over the step, so the data model is advanced poll by poll and read at each.
-        a = t0
-        while self._repl_next <= t1 + 1e-9:
-            for at, note in self.data.advance(a, self._repl_next, load, self.faults):
-                self.rec.note(at, "data", note, {})
-            a = self._repl_next
-            self._poll_replication(a)
-        if a < t1:
-            for at, note in self.data.advance(a, t1, load, self.faults):
-                self.rec.note(at, "data", note, {})
+        return end, wake
+
+    def _advance_data(self, t0: float, t1: float, load: dict[str, float]) -> None:
+        for at, note in self.data.advance(t0, t1, load, self.faults):
+            self.rec.note(at, "data", note, {})
+
+    def _rewake(self, t: float, wake: float) -> float:
+        """The plane's wake-up after positions reached it: an ask at or after `t` replaces the one known."""
+        asked = self.plane.next_wakeup_s()
+        if asked is None:
+            return math.inf
+        return max(asked, t) if asked >= t - 1e-9 else wake
 
     def _poll_replication(self, t: float) -> None:
         """Positions are read at the plane's next step; they are no reason to step by themselves."""
