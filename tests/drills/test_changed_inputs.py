@@ -43,8 +43,8 @@ def test_a_slower_node_boot_lengthens_tier2_rto() -> None:
 
 def test_without_failover_split_the_split_follows_surviving_capacity() -> None:
     # Give azure half of gcp's capacity so the proportional split is not a symmetric one.
-    platform = variant({SPLIT: "  failover_split: {}", "    max_nodes: 70\n    node_vcpu: 16\n    node_boot_s: 150":
-                        "    max_nodes: 35\n    node_vcpu: 16\n    node_boot_s: 150"})
+    platform = variant({SPLIT: "  failover_split: {}", "    max_nodes: 140\n    node_vcpu: 16\n    node_boot_s: 150":
+                        "    max_nodes: 70\n    node_vcpu: 16\n    node_boot_s: 150"})
     r = drill_text(platform, AWS_DOWN)
     normal = next(p for p in place_services(platform) if p.name == "pos").weights
     expected, rule = redistribute(platform, normal, {"aws"})
