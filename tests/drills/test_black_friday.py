@@ -71,3 +71,26 @@ def test_scale_down_is_gradual_and_stops_at_the_floor() -> None:
     for _, before, after in downs:
         assert after >= math.floor(before * (1 - a.scale_down_step)) and after >= floor
     assert previous is not None and previous < max(before for _, before, _ in downs)
+
+
+def test_the_peak_is_carried_whole_without_reaching_max_nodes() -> None:
+    # Sized as the plan says: at the plateau (after the ramp up, before the ramp down) nothing fails,
+    # no endpoint is marked unhealthy, no cloud's autoscaler is capped at max_nodes and every cloud
+    # runs below it.
+    r = black_friday()
+    platform = variant({EVENT: SHORT})
+    ramp_s = platform.events["black-friday"].ramp_s
+    plateau = (LEAD_S + ramp_s, LEAD_S + 14400 - ramp_s)
+    s = r.series
+    assert all(f == 0 for t, f in zip(s.t_s, s.failed_rps, strict=True) if plateau[0] <= t <= plateau[1])
+    assert not [e for e in r.timeline if e.actor == "edge" and "unhealthy" in e.event and plateau[0] <= e.t_s <= plateau[1]]
+    assert not [e for e in r.timeline if e.actor == "autoscaler" and "holds" in str(e.detail.get("reason", ""))
+                and "at max_nodes" in str(e.detail.get("reason", "")) and plateau[0] <= e.t_s <= plateau[1]]
+    peak = [n for t, n in zip(s.t_s, s.nodes, strict=True) if plateau[0] <= t <= plateau[1]]
+    for i, cloud in enumerate(s.clouds):
+        assert max(n[i] for n in peak) < platform.clouds[cloud].max_nodes
+
+
+def test_no_service_is_out_longer_than_its_tier_allows() -> None:
+    r = black_friday()
+    assert r.verdict == "met", [(s.name, s.rto_s) for s in r.services if not s.met]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from drillkit import builtin
+from drillkit import builtin, reference
 
+from godseye.plan.placement import place_services
 from godseye.sim.result import DrillResult
 
 
@@ -48,3 +49,9 @@ def test_capacity_exhaustion_misses_and_says_where() -> None:
     gcp = next(c for c in r.clouds if c.name == "gcp")
     assert gcp.nodes_max <= 26
     assert r.verdict == "missed"
+    # Tier 1 takes the capped cloud's room by priority; what misses is tier 2 that needs room in gcp.
+    assert all(s.met for s in r.services if s.tier == 1)
+    missed = [s for s in r.services if not s.met]
+    plans = {p.name: p for p in place_services(reference())}
+    assert missed and all(s.tier == 2 and "gcp" in plans[s.name].placement for s in missed)
+    assert [e for e in r.timeline if e.event.startswith("gcp:") or "preempted in gcp" in e.event]
