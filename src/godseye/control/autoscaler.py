@@ -357,7 +357,10 @@ def _up_phase(svc: _Service, cell: _Cell) -> Phase:
 
 def _with_capacity(view: AutoscalerView, svc: _Service, record: PodScale, burst: int) -> PodScale:
     per_pod = svc.spec.pod_rps * view.platform.autoscaling.target_utilization
-    return replace(record, burst_pods=burst, capacity_rps=record.replicas * per_pod, burst_rps=burst * per_pod)
+    capacity, burst_rps = record.replicas * per_pod, burst * per_pod
+    if (record.burst_pods, record.capacity_rps, record.burst_rps) == (burst, capacity, burst_rps):
+        return record  # settled records are re-derived every pass: skip the copy when nothing moved
+    return replace(record, burst_pods=burst, capacity_rps=capacity, burst_rps=burst_rps)
 
 
 def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
@@ -381,14 +384,14 @@ def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) 
     prior = cell.prior
     if not _stable(svc, cell, a.target_utilization):
         overloaded = cell.need > cell.current or _latency_overload(svc, cell)
-        return replace(prior, stable_since_s=None, phase="reactive" if overloaded else "monitor"), ""
+        return _timers(prior, None, "reactive" if overloaded else "monitor"), ""
     since = prior.stable_since_s if prior.stable_since_s is not None else now
     lower = min(cell.current, max(keep, cell.floor, cell.hold))
     if cell.current <= lower:
-        return replace(prior, stable_since_s=since, phase="prescale" if cell.hold > 0 else "normal"), ""
+        return _timers(prior, since, "prescale" if cell.hold > 0 else "normal"), ""
     due = now >= since + a.stable_s and now >= prior.last_down_s + a.scale_down_interval_s
     if not (due and svc.cooling and cell.hold == 0):
-        return replace(prior, stable_since_s=since, phase="monitor"), ""
+        return _timers(prior, since, "monitor"), ""
     target = max(lower, min(cell.current - 1, math.floor(cell.current * (1 - a.scale_down_step) + EPS)))
     s = cell.sample
     quality = f"p99 {s.p99_ms:.0f} ms under SLA {svc.spec.p99_sla_ms:.0f} ms" if s is not None else "no load on these pods"
@@ -398,6 +401,13 @@ def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) 
     )
     record = replace(prior, replicas=target, stable_since_s=since, last_down_s=now, phase="scale_down")
     return record, reason
+
+
+def _timers(prior: PodScale, stable_since_s: float | None, phase: Phase) -> PodScale:
+    """`prior` with its stable timer and phase set; the record itself when they already are (the common case)."""
+    if prior.stable_since_s == stable_since_s and prior.phase == phase:
+        return prior
+    return replace(prior, stable_since_s=stable_since_s, phase=phase)
 
 
 def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]) -> float | None:

@@ -25,6 +25,7 @@ same observations and the same step times always give the same actions.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -208,6 +209,11 @@ class Plane:
         self._pools: dict[str, NodePoolStatus] = {}
         self._wakeups: dict[str, float] = {}
         self._copies = _CopyWatch()
+        # The autoscaler's inputs as of its last run, to skip runs that would decide the same (see `_autoscale`).
+        self._inputs_version = 0
+        self._auto_seen: tuple[int, dict[str, dict[str, int]], frozenset[str]] | None = None
+        self._auto_until = -math.inf
+        self._auto_wake: float | None = None
         self._state = PlaneState(
             HealthMemory(), ReplicationMemory(), RotationMemory(), CanaryMemory(), FailoverMemory(), SteeringMemory(),
             AutoscalerMemory(), IncidentMemory(),
@@ -230,9 +236,11 @@ class Plane:
             old = self._samples.get((s.cloud, s.service))
             if old is None or s.t_s >= old.t_s:
                 self._samples[(s.cloud, s.service)] = s
+                self._inputs_version += 1
         for p in batch.pools:
             if p.cloud not in self._pools or p.t_s >= self._pools[p.cloud].t_s:
                 self._pools[p.cloud] = p
+                self._inputs_version += 1
         turn = _Turn(now_s)
         sensed = self._sense(turn, batch)
         acted = self._act(turn, batch, sensed)
@@ -302,14 +310,7 @@ class Plane:
         out_set, returning = sensed.rotation.out, sensed.returning
         # The autoscaler sizes from the weights before any burst spill (see steering.Asked.base).
         weights = {name: dict(a.base or a.weights) for name, a in acted.steering.asked.items()}
-        auto = autoscaler.reconcile(
-            AutoscalerView.build(
-                self._scaling_platform, self._services, self._samples.values(), self._pools.values(), weights,
-                out_set | sensed.health.clouds_down, turn.now_s, self._epoch,
-            ),
-            st.autoscaler,
-        )
-        turn.emit("autoscaler", auto.actions, auto.requeue_after_s)
+        auto_memory = self._autoscale(turn, weights, out_set | sensed.health.clouds_down)
         h = sensed.health
         inc = incidents.reconcile(
             incidents.IncidentView(
@@ -327,7 +328,47 @@ class Plane:
             st.incidents,
         )
         turn.emit("incidents", inc.actions, inc.requeue_after_s)
-        return auto.memory, inc.memory
+        return auto_memory, inc.memory
+
+    def _autoscale(self, turn: _Turn, weights: dict[str, dict[str, int]], down: frozenset[str]) -> AutoscalerMemory:
+        """Run the autoscaler, unless nothing it reads changed since its last run and no timer of its is due.
+
+        Its reconcile is level-triggered: with the same samples, pools, weights and clouds down, before
+        its own wake-up, before any sample ages out of its window, and with no scale-down step already due
+        (one waiting for the load to settle below its rolling average, which slides with the clock), it
+        asks for nothing and keeps its memory. Skipping that run is what makes quiet steps cheap.
+        """
+        st, now_s = self._state, turn.now_s
+        seen = (self._inputs_version, weights, down)
+        if seen == self._auto_seen and now_s < self._auto_until:
+            if self._auto_wake is not None:
+                turn.wakes.append(("autoscaler", self._auto_wake))
+            return st.autoscaler
+        view = AutoscalerView.build(
+            self._scaling_platform, self._services, self._samples.values(), self._pools.values(), weights, down, now_s,
+            self._epoch,
+        )
+        auto = autoscaler.reconcile(view, st.autoscaler)
+        turn.emit("autoscaler", auto.actions, auto.requeue_after_s)
+        self._auto_seen = seen
+        self._auto_wake = now_s + auto.requeue_after_s if auto.requeue_after_s is not None else None
+        self._auto_until = self._skippable_until(view, auto.memory)
+        return auto.memory
+
+    def _skippable_until(self, view: AutoscalerView, memory: AutoscalerMemory) -> float:
+        """Until when a rerun on unchanged inputs is known to decide nothing new (see `_autoscale`)."""
+        a, now_s = view.platform.autoscaling, view.now_s
+        until = self._auto_wake if self._auto_wake is not None else math.inf
+        for s in view.samples.values():
+            expires = s.t_s + a.rolling_window_s
+            if expires >= now_s:
+                until = min(until, expires)
+        for record in memory.pods.values():
+            if record.phase == "monitor":
+                due = (record.stable_since_s if record.stable_since_s is not None else now_s) + a.stable_s
+                if max(due, record.last_down_s + a.scale_down_interval_s) <= now_s:
+                    return -math.inf
+        return until
 
     def next_wakeup_s(self) -> float | None:
         """The earliest time any controller asked to run again (absolute, on the driver's clock).

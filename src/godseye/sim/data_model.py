@@ -138,21 +138,28 @@ class DataModel:
             if writing:
                 st.acked_mb += st.rate_mb_s * dt
             links = st.links(faults)
-            for c in st.clouds:
-                if c == st.primary:
-                    continue
-                link = links[c]
-                if st.mode == "sync" and link:
-                    st.sync_received_mb[c] = st.acked_mb
-                elif st.mode == "async":
-                    inflow = st.rate_mb_s * dt if writing else 0.0
+            if st.mode == "sync":
+                for c in st.clouds:
+                    if c != st.primary and links[c]:
+                        st.sync_received_mb[c] = st.acked_mb
+            elif st.mode == "async":
+                # Constant over the step: the link's delay and what flows in and out of each queue.
+                in_flight = min(st.acked_mb, st.pipeline_s() * st.rate_mb_s)
+                inflow = st.rate_mb_s * dt if writing else 0.0
+                for c in st.clouds:
+                    if c == st.primary:
+                        continue
+                    link = links[c]
                     drain = st.replication_mb_s * dt if link else 0.0
                     st.backlog_mb[c] = max(0.0, st.backlog_mb[c] + inflow - drain)
                     if link:
-                        held = st.acked_mb - st.backlog_mb[c] - min(st.acked_mb, st.pipeline_s() * st.rate_mb_s)
+                        held = st.acked_mb - st.backlog_mb[c] - in_flight
                         st.received_mb[c] = max(st.received_mb[c], held)
-                elif st.mode == "batch" and link:
-                    st.synced_at_s[c] = max(st.synced_at_s[c], self._last_window(st, t1))
+            else:
+                window = self._last_window(st, t1)
+                for c in st.clouds:
+                    if c != st.primary and links[c]:
+                        st.synced_at_s[c] = max(st.synced_at_s[c], window)
         return notes
 
     def _last_window(self, st: Store, t: float) -> float:

@@ -26,7 +26,7 @@ from godseye.control.observations import (
     ServedSplit,
     ServiceSample,
 )
-from godseye.sim.data_model import DataModel
+from godseye.sim.data_model import MB, DataModel
 from godseye.sim.faults import FaultState
 from godseye.sim.service_model import RATED_UTILIZATION, SATURATED_U
 from godseye.sim.world import World
@@ -151,14 +151,24 @@ def node_pools(t: float, world: World, changes: ChangeFilter) -> list[Observatio
 
 
 def replication(t: float, data: DataModel, faults: FaultState) -> list[Observation]:
+    """Every copy's position, as `DataModel.positions` defines them, in one pass (a poll every 5 s is hot)."""
     out: list[Observation] = []
-    up = {c: faults.cloud_up(c) for c in data.stores[0].clouds} if data.stores else {}
+    if not data.stores:
+        return out
+    up = {c: faults.cloud_up(c) for c in data.stores[0].clouds}
+    now_ms = int(t * 1000)
     for st in data.stores:
-        acked, _ = data.positions(st, st.primary, t)
+        name, primary = st.name, st.primary
+        if st.mode == "batch":
+            acked = now_ms
+            held = {c: int(st.synced_at_s[c] * 1000) for c in st.clouds}
+        else:
+            acked = int(st.acked_mb * MB)
+            received = st.sync_received_mb if st.mode == "sync" else st.received_mb
+            held = {c: int(max(0.0, received[c]) * MB) for c in st.clouds}
         for c in st.clouds:
-            if c == st.primary:
-                out.append(ReplicaPosition(t, st.name, c, "primary", acked, acked, acked, up[c]))
+            if c == primary:
+                out.append(ReplicaPosition(t, name, c, "primary", acked, acked, acked, up[c]))
             else:
-                _, received = data.positions(st, c, t)
-                out.append(ReplicaPosition(t, st.name, c, "replica", acked, received, received, up[c]))
+                out.append(ReplicaPosition(t, name, c, "replica", acked, held[c], held[c], up[c]))
     return out
