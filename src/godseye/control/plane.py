@@ -159,7 +159,7 @@ class _CopyWatch:
         key = (pos.datastore, pos.cloud)
         known = self._copies.get(key)
         if known is None:
-            self._urge(pos.t_s)  # a copy the watch has not seen yet
+            self.urge(pos.t_s)  # a copy the watch has not seen yet
             return
         if pos.t_s <= known[2]:
             return
@@ -168,13 +168,13 @@ class _CopyWatch:
         if received > known[0]:
             known[0], known[1] = received, pos.t_s
             if key in self._stalled:
-                self._urge(pos.t_s)  # a stalled copy receives again
+                self.urge(pos.t_s)  # a stalled copy receives again
         level = (received >= pos.acked_pos, pos.reachable, pos.role)
         if level != self._keys[key]:
-            self._urge(pos.t_s)
+            self.urge(pos.t_s)
         known[4] = float(pos.role != "primary" and received < pos.acked_pos)
 
-    def _urge(self, t_s: float) -> None:
+    def urge(self, t_s: float) -> None:
         self._urgent = t_s if self._urgent is None else min(self._urgent, t_s)
 
     def deadline_s(self) -> float | None:
@@ -209,6 +209,7 @@ class Plane:
         self._pools: dict[str, NodePoolStatus] = {}
         self._wakeups: dict[str, float] = {}
         self._copies = _CopyWatch()
+        self._data_gated = False
         # The autoscaler's inputs as of its last run, to skip runs that would decide the same (see `_autoscale`).
         self._inputs_version = 0
         self._auto_seen: tuple[int, dict[str, dict[str, int]], frozenset[str]] | None = None
@@ -228,6 +229,9 @@ class Plane:
         self._pending.append(obs)
         if isinstance(obs, ReplicaPosition):
             self._copies.observe(obs)
+            if self._data_gated:
+                # A canary or a failover gate waits for copies to catch up: every report may release it.
+                self._copies.urge(obs.t_s)
 
     def step(self, now_s: float) -> list[Emitted]:
         batch = _Batch.of(list(self._pending))
@@ -252,6 +256,8 @@ class Plane:
         for actor, at in turn.wakes:
             self._wakeups[actor] = min(at, self._wakeups.get(actor, at))
         self._copies.reset(self._state.replication.state, self._replication_params)
+        self._data_gated = any(c.waiting_for_data for c in self._state.canary.clouds.values()) or any(
+            g.state == "holding" for i in self._state.failover.incidents.values() for g in i.gates)
         return turn.out
 
     def _sense(self, turn: _Turn, batch: _Batch) -> _Sensed:
