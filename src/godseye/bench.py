@@ -201,13 +201,13 @@ def run_case(name: str, platform: Platform, hours: float, idle: bool = False) ->
                      timed[0].seconds, timed[0].steps, tuple(stages.items()))
 
 
-def scaling_sizes(services: int, reference: int) -> list[int]:
-    """A hundredth, a tenth and all of `services` (each above the reference's size), smallest first."""
-    sizes = {services}
-    for part in (services // 100, services // 10):
-        if part > reference:
-            sizes.add(part)
-    return sorted(sizes)
+# Fewest services a generated platform of the scaling series has: below it the platform is all overhead.
+MIN_GENERATED_SERVICES = 2
+
+
+def scaling_sizes(services: int) -> list[int]:
+    """A hundredth, a tenth and all of `services` (10 / 100 / 1,000 by default), smallest first."""
+    return sorted({n for n in (services // 100, services // 10, services) if n >= MIN_GENERATED_SERVICES})
 
 
 def run_bench(services: int, hours: float, generated_hours: float, idle: bool = False,
@@ -218,7 +218,7 @@ def run_bench(services: int, hours: float, generated_hours: float, idle: bool = 
     base = load_platform()
     suffix = " (idle plane)" if idle else ""
     plan = [("reference" + suffix, base, hours)]
-    for n in scaling_sizes(services, len(base.services)):
+    for n in scaling_sizes(services):
         plan.append((f"generated {n}{suffix}", generated_platform(base, n), generated_hours))
     out = []
     for name, platform, h in plan:
