@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from godseye.live.lab_data import data_available
+from godseye.live.pg.cluster import Triplet
 from godseye.live.supervisor import alive_records, read_records
 
 pytestmark = pytest.mark.live
@@ -68,19 +74,71 @@ def test_a_crashed_lab_leaves_no_process_behind(lab_dir: Path) -> None:
             proc.wait(timeout=10)
 
 
-def test_up_status_chaos_down(lab_dir: Path) -> None:
+WITH_DATA = data_available(Path(tempfile.gettempdir())) is None
+
+
+@pytest.fixture
+def any_lab_dir(request: pytest.FixtureRequest) -> Path:
+    """With the lab's datastores where this machine can run them (PostgreSQL, Redis, rsync, root), else without."""
+    d: Path = request.getfixturevalue("data_lab_dir" if WITH_DATA else "lab_dir")
+    return d
+
+
+def wait_for_failover(lab_dir: Path, timeout_s: float = 20.0) -> str | None:
+    """The new primary of orders once the plane has promoted it and released writes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        m = re.search(r"orders primary (\w+) \(epoch (\d+)(, writes held)?\)", godseye("lab", "status", lab_dir=lab_dir).stdout)
+        if m and m.group(1) != "aws" and not m.group(3):
+            return m.group(1)
+        time.sleep(0.5)
+    return None
+
+
+def order_through_edge(order: str, timeout_s: float = 10.0) -> dict[str, object]:
+    """One pos request through HAProxy (retried while the edge still answers 503), its JSON answer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:28080/pos/lab/{order}", timeout=2.0) as resp:
+                body: dict[str, object] = json.loads(resp.read())
+                return body
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_up_status_chaos_down(any_lab_dir: Path) -> None:
+    """`lab up --pg` (where possible): the services write orders on the primary, the plane fails it over
+    when aws is killed with its database, and they write on the new primary without a restart."""
+    lab_dir = any_lab_dir
     try:
-        up = godseye("lab", "up", "--rps", "60", lab_dir=lab_dir)
+        up = godseye("lab", "up", "--rps", "60", *(["--pg"] if WITH_DATA else []), lab_dir=lab_dir)
         assert up.returncode == 0, up.stderr + up.stdout
         assert "aws" in up.stdout and "127.0.1.0/24" in up.stdout
         assert len(alive_records(lab_dir / "daemon")) == 1
         assert len(alive_records(lab_dir)) >= 4
+        if WITH_DATA:
+            assert "orders primary aws (epoch 1)" in up.stdout, up.stdout
+            assert order_through_edge("before-kill")["order"] == "pos-before-kill"
         kill = godseye("lab", "chaos", "kill-cloud", "aws", lab_dir=lab_dir)
         assert kill.returncode == 0 and "pos.aws.0" in kill.stdout, kill.stderr
         status = godseye("lab", "status", lab_dir=lab_dir)
         assert status.returncode == 0
         assert "0/" in status.stdout  # aws: no process running
         assert wait_for_page(lab_dir), "the outage page reached the lab's receiver"
+        if WITH_DATA:
+            assert "postgres.aws" in kill.stdout and "redis.aws" in kill.stdout
+            primary = wait_for_failover(lab_dir)
+            assert primary is not None and primary in ("gcp", "azure"), godseye("lab", "status", lab_dir=lab_dir).stdout
+            now = godseye("lab", "status", lab_dir=lab_dir).stdout
+            assert "order-events primary aws" not in now and "product-media primary aws" not in now, now
+            assert order_through_edge("after-kill")["order"] == "pos-after-kill"
+            node = Triplet(lab_dir / "pg").nodes[primary]
+            with psycopg.connect(node.dsn(), autocommit=True) as conn:
+                rows = conn.execute("SELECT id FROM orders WHERE id IN ('pos-before-kill', 'pos-after-kill')").fetchall()
+            assert sorted(r[0] for r in rows) == ["pos-after-kill", "pos-before-kill"]
         bad = godseye("lab", "chaos", "kill-cloud", "nowhere", lab_dir=lab_dir)
         assert bad.returncode == 2 and "no cloud named 'nowhere'" in bad.stderr
     finally:
@@ -90,7 +148,8 @@ def test_up_status_chaos_down(lab_dir: Path) -> None:
     assert godseye("lab", "status", lab_dir=lab_dir).returncode == 1
 
 
-def test_drill_aws_region_outage_at_time_scale_60(lab_dir: Path, tmp_path: Path) -> None:
+def test_drill_aws_region_outage_at_time_scale_60(any_lab_dir: Path, tmp_path: Path) -> None:
+    lab_dir = any_lab_dir
     report = tmp_path / "lab-drill.json"
     run = godseye("lab", "drill", "aws-region-outage", "--time-scale", "60", "--json", str(report), lab_dir=lab_dir,
                   timeout_s=400.0)
@@ -111,3 +170,20 @@ def test_drill_aws_region_outage_at_time_scale_60(lab_dir: Path, tmp_path: Path)
     keys = {p["dedup_key"] for p in pages if p["event_action"] == "trigger"}
     assert keys & {p["dedup_key"] for p in pages if p["event_action"] == "resolve"}, pages
     assert all(step["haproxy_server_weights"] for step in d["lab"]["steering_applied"])
+    data = d["lab"]["data"]
+    if not WITH_DATA:
+        assert data is None
+        return
+    # The real datastores went down with aws and failed over on the plane's actions.
+    orders, stream, objects = data["orders"], data["order-events"], data["product-media"]
+    assert orders["acked"] > 1000 and orders["lost"] == 0 and orders["rpo_s"] == 0.0, orders
+    assert orders["primary"] != "aws"
+    assert orders["old_primary"] == {"cloud": "aws", "is_replica": True, "holds_acked": orders["acked"]}, orders
+    for store in (stream, objects):
+        assert store["primary"] != "aws" and store["acked"] > 100, store
+        assert 0.0 <= store["rpo_s"] < 5.0, store  # measured: what the copy never received
+    assert 0.0 < data["write_outage_s"] < 5.0, data
+    # The report's RPO per service is the measured one of the datastores it uses.
+    by_name = {s["name"]: s for s in d["services"]}
+    assert by_name["pos"]["rpo_s"] == 0.0
+    assert by_name["search"]["rpo_s"] == max(stream["rpo_s"], objects["rpo_s"])

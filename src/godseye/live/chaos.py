@@ -62,6 +62,7 @@ class Chaos:
 
     def kill_cloud(self, cloud: str) -> ChaosEvent:
         self._check_cloud(cloud)
+        self.lab.down_clouds.add(cloud)
         names = [r.name for r in self.lab.desired_replicas(cloud) if self.lab.supervisor.kill(r.name)]
         if self.data is not None:
             names += self.data.kill(cloud)
@@ -72,6 +73,7 @@ class Chaos:
 
     def pause_cloud(self, cloud: str) -> ChaosEvent:
         self._check_cloud(cloud)
+        self.lab.down_clouds.add(cloud)
         names = [r.name for r in self.lab.desired_replicas(cloud) if self.lab.supervisor.pause(r.name)]
         if self.data is not None:
             names += self.data.pause(cloud)
@@ -97,6 +99,7 @@ class Chaos:
                 self.lab.supervisor.resume(r.name)
                 names.append(r.name)
         self.paused.discard(cloud)
+        self.lab.down_clouds.discard(cloud)
         if self.data is not None:
             names += await asyncio.to_thread(self.data.restore, cloud)
         started = self.lab.start_missing(cloud)

@@ -38,6 +38,7 @@ STATUS_WINDOW_S = 5.0
 # The daemon's load generator runs in slices so its record list stays bounded.
 LOAD_SLICE_S = 10.0
 RECORDS_KEPT = 20_000
+RECENT_KEPT = 30
 
 
 class Daemon:
@@ -116,6 +117,9 @@ class Daemon:
                  for t, p, st in (s.adapter.record.pages if s.adapter else [])]
         out: dict[str, Any] = {"t_s": round(now, 3), "edge": lab.edge_url, "webhook": s.webhook_url, "clouds": clouds,
                                "endpoints": endpoints, "pages": pages[-10:]}
+        # The plane's recent decisions as applied (what `lab status` cannot show in its tables).
+        out["recent"] = [{"t_s": round(e.t_s, 3), "actor": e.actor, "event": e.event, "lab": str(e.detail.get("lab", ""))}
+                         for e in (s.adapter.record.timeline[-RECENT_KEPT:] if s.adapter else [])]
         if s.data is not None:
             pointer = read_pointer(s.data.pg_root)
             out["data"] = {

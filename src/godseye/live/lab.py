@@ -57,6 +57,9 @@ class Lab:
         # The PostgreSQL triplet's folder when the lab runs its datastores: services using a sql
         # datastore then record an order per request there (service_app.py).
         self.orders_root: Path | None = None
+        # Clouds chaos killed or hung: nothing starts there until they are restored. Without this a
+        # scale-up already in flight when a cloud is killed started a live process in the dead cloud.
+        self.down_clouds: set[str] = set()
         self._lock = asyncio.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -184,7 +187,7 @@ class Lab:
                 return before, before
             self.desired[(cloud, service)] = n
             slots = self.spec.slots_of(cloud, service)
-            new = [r for r in slots if before <= r.index < n]
+            new = [r for r in slots if before <= r.index < n and cloud not in self.down_clouds]
             for r in new:
                 if not self.supervisor.is_running(r.name):
                     self._start_replica(r)

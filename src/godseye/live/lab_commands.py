@@ -147,6 +147,13 @@ def _print_status(s: dict[str, Any]) -> None:
                     f"{e['served_rps']:.1f}",
                     f"{e['service_rps']:.1f}", str(e["service_errors"]), f"{e['service_p99_ms']:.0f}")
     out.print(eps)
+    data = s.get("data")
+    if data:
+        orders = data["orders"]
+        held = ", writes held" if orders["held"] else ""
+        out.print(f"data: orders primary {orders['primary']} (epoch {orders['epoch']}{held}), "
+                  f"order-events primary {data['order-events']['primary']}, "
+                  f"product-media primary {data['product-media']['primary']}", highlight=False)
     for p in s.get("pages", []):
         out.print(f"page {p['event_action']} {p['dedup_key']} at t={p['t_s']}s -> {p['status']}", highlight=False)
 
@@ -274,12 +281,14 @@ def drill(
     sizing = replace(LabSizing(), total_rps=rps)
     if data not in ("auto", "on", "off"):
         raise _fail("--data must be auto, on or off", 2)
-    missing = data_available()
+    missing = data_available(d)
     if data == "on" and missing is not None:
         raise _fail(f"--data on: {missing}", 2)
     # auto: the datastores play when the platform declares sql ones and this machine can run them.
     has_sql = any(s.kind == "sql" for s in platform.datastores.values())
     data_root = d if data == "on" or (data == "auto" and has_sql and missing is None) else None
+    if data == "auto" and has_sql and missing is not None:
+        err.print(f"datastores not played ({missing}): RPO is 0 by construction", highlight=False, markup=False)
     seconds = sc.duration_s / time_scale
     err.print(f"playing {sc.name} live: {seconds:.0f}s of wall time (x{time_scale:g})", highlight=False)
 

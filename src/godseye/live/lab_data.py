@@ -16,8 +16,10 @@ the end, as the window from the oldest lost write to the fault (0 when nothing w
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import shutil
+import stat
 import subprocess
 import threading
 import time
@@ -71,16 +73,18 @@ def data_platform(platform: Platform, per_tier: dict[int, int]) -> Platform:
     return platform.model_copy(update={"services": services, "datastores": datastores})
 
 
-def data_available() -> str | None:
-    """Why the lab cannot run its datastores here, or None when it can."""
-    import glob
-
+def data_available(root: Path) -> str | None:
+    """Why the lab cannot run its datastores in `root`, or None when it can."""
     if not glob.glob("/usr/lib/postgresql/*/bin/postgres"):
         return "PostgreSQL server not installed"
     if os.geteuid() != 0:
         return "the clusters run as the postgres user, which needs root"
     if shutil.which("redis-server") is None or shutil.which("rsync") is None:
         return "redis-server or rsync not installed"
+    # The postgres user must traverse every folder above the data directories.
+    for folder in [root.absolute(), *root.absolute().parents]:
+        if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+            return f"{folder} is not reachable by the postgres user (use a lab dir with world-searchable parents)"
     return None
 
 
