@@ -276,7 +276,10 @@ class Plane:
         )
         turn.emit("steering", rot.actions, rot.requeue_after_s)
         healthy = frozenset(c for c in clouds if c not in h.memory.clouds_down and not h.memory.edge_unhealthy_endpoints(c))
-        caught_up = failover.clouds_caught_up(r.memory.state, clouds)
+        # The canary reads caught-up copies only for a cloud on its way back (out, stabilizing, stepping):
+        # with every cloud in and none out, the lags of every copy need not be computed.
+        returning_any = rot.memory.out or any(c.phase != "in" for c in st.canary.clouds.values())
+        caught_up = failover.clouds_caught_up(r.memory.state, clouds) if returning_any else frozenset()
         can = canary.reconcile(
             canary.CanaryView(now_s, self._platform, rot.memory.out, healthy, caught_up, batch.samples), st.canary
         )
