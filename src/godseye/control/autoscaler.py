@@ -102,8 +102,10 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     # Which event each cloud holds for depends only on the clock, not on the service: looked up once.
     events = {c: holding(windows, view.now_s, _lead_s(p, c)) for c in live}
     # Every service first grows in its own clouds; only then do bursts take the room that is left.
-    for bursting in (False, True):
-        _settle(view, services, live, events, bursting, trace)
+    # When that settled with no cloud short of room and no burst pods placed, the bursting passes
+    # would decide exactly the same records (nothing to spill, nothing to end): they are skipped.
+    if _settle(view, services, live, events, False, trace):
+        _settle(view, services, live, events, True, trace)
     pods, start = trace.pods, trace.start
     actions: list[Action] = []
     for key, first in start.items():
@@ -141,17 +143,21 @@ def _settle(
     events: dict[str, EventWindow | None],
     bursting: bool,
     trace: _Trace,
-) -> None:
+) -> bool:
     """Decide every service until nothing moves (at most MAX_PASSES passes).
 
     Services share each cloud's nodes: one scaling down frees room another may need. Settling makes
-    the result a fixed point, so a second call with the same view asks for nothing new.
+    the result a fixed point, so a second call with the same view asks for nothing new. Returns whether
+    bursting could still change anything: the last pass moved, or some service had a deficit at a full
+    cloud or burst pods placed.
     """
     for _ in range(MAX_PASSES):
-        moved = False
+        moved, could_burst = False, False
         for svc in services:
             cells = {c: _cell(view, svc, c, trace, events[c]) for c in live}
-            for out in _decide_service(view, svc, cells, bursting):
+            outcomes, spill = _decide_service(view, svc, cells, bursting)
+            could_burst |= spill
+            for out in outcomes:
                 trace.start.setdefault(out.key, cells[out.key[0]].prior)
                 before = trace.pods.get(out.key)
                 moved |= before is None or (before.replicas, before.burst_pods) != (out.record.replicas, out.record.burst_pods)
@@ -162,7 +168,8 @@ def _settle(
                 if out.burst_reason:
                     trace.burst_reason[out.key] = out.burst_reason
         if not moved:
-            return
+            return could_burst
+    return True
 
 
 def _fold_loads(view: AutoscalerView, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
@@ -309,11 +316,14 @@ class _Outcome:
     burst_reason: str  # why burst pods sit here ("" when none do)
 
 
-def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell], bursting: bool) -> list[_Outcome]:
+def _decide_service(
+    view: AutoscalerView, svc: _Service, cells: dict[str, _Cell], bursting: bool
+) -> tuple[list[_Outcome], bool]:
     """Scale-ups within each cloud's room, the burst of what does not fit, then scale-downs.
 
     While not `bursting`, burst pods already placed are kept as they are (and protected from the
-    scale-down) but none are added or moved.
+    scale-down) but none are added or moved. Also returns whether a burst is in play for the service
+    (a deficit at a full cloud, or burst pods placed), i.e. whether bursting could decide differently.
     """
     name = svc.plan.name
     wants = {c: _want_up(view, svc, cell) for c, cell in cells.items()}
@@ -324,6 +334,7 @@ def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]
     sources = [c for c in cells if deficit[c] > 0 and ups[c] >= cells[c].fit]
     room = {c: cell.fit - min(cell.fit, max(wants[c][0], cell.need)) for c, cell in cells.items() if c not in sources}
     placed = {c: cell.prior.burst_pods for c, cell in cells.items()}
+    spill = bool(sources) or any(n > 0 for n in placed.values())
     size = {c: cell.size_vcpu for c, cell in cells.items()}
     if bursting:
         burst = spread_burst(room, placed, size, sum(deficit[c] for c in sources))
@@ -346,7 +357,7 @@ def _decide_service(view: AutoscalerView, svc: _Service, cells: dict[str, _Cell]
         record = _with_capacity(view, svc, record, pods)
         if record.replicas > 0 or cell.known or reason:
             out.append(_Outcome((c, name), record, reason, why_burst))
-    return out
+    return out, spill
 
 
 def _up_phase(svc: _Service, cell: _Cell) -> Phase:
