@@ -111,6 +111,7 @@ class LabData:
         self.object_acks = Acks()
         self.sync_errors: list[str] = []
         self.owns_triplet = False
+        self._watching = False  # the watch's probers run (a start that failed half way never began them)
         self._last: dict[tuple[str, str], ReplicaPosition] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -136,6 +137,7 @@ class LabData:
             self.stop()
             raise DataError(str(exc)) from exc
         self.watch.start()
+        self._watching = True
         for t in self._threads:
             t.start()
 
@@ -145,7 +147,9 @@ class LabData:
         for t in self._threads:
             if t.is_alive():
                 t.join(JOIN_S)
-        self.watch.stop()
+        if self._watching:
+            self.watch.stop()
+            self._watching = False
         errors = []
         for down in (self.trio.down, self.objects.down, *((self.triplet.down,) if self.owns_triplet else ())):
             try:
@@ -161,7 +165,8 @@ class LabData:
         """Every copy's position; a copy in a cloud that is down keeps its last one, unreachable."""
         self.watch.unstick()
         out = list(self.watch.positions(now_s))
-        live = [p for p in self.trio.positions(now_s) if p.cloud not in self.down]
+        # A hung server would hold each read for its timeout: clouds chaos took down are not asked.
+        live = [p for p in self.trio.positions(now_s, skip=frozenset(self.down)) if p.cloud not in self.down]
         live += [p for p in self.objects.positions(now_s) if p.cloud not in self.down]
         for p in live:
             self._last[(p.datastore, p.cloud)] = p

@@ -210,10 +210,12 @@ class RedisTrio:
         finally:
             client.close()
 
-    def positions(self, t_s: float) -> list[ReplicaPosition]:
-        """One observation per server; an unreachable one keeps its last known positions."""
+    def positions(self, t_s: float, skip: frozenset[str] = frozenset()) -> list[ReplicaPosition]:
+        """One observation per server (none for `skip`); an unreachable one keeps its last known positions."""
         out: list[ReplicaPosition] = []
         for cloud in self.nodes:
+            if cloud in skip:
+                continue
             try:
                 info = self.info(cloud)
             except (RespError, OSError):
