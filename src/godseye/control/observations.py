@@ -65,6 +65,36 @@ class ReplicaPosition:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplicaPositions:
+    """Many copies' positions read at one instant (one poll of every datastore), as columns.
+
+    Copy i is (datastores[i], clouds[i], roles[i], acked_pos[i], received_pos[i], replayed_pos[i],
+    reachable[i]), with the meaning of `ReplicaPosition`'s fields. A twin polls every copy every few
+    seconds: one observation per poll instead of one object per copy keeps that cheap on both sides.
+    """
+
+    t_s: float
+    datastores: tuple[str, ...]
+    clouds: tuple[str, ...]
+    roles: tuple[Literal["primary", "replica"], ...]
+    acked_pos: tuple[int, ...]
+    received_pos: tuple[int, ...]
+    replayed_pos: tuple[int, ...]
+    reachable: tuple[bool, ...]
+
+    def __len__(self) -> int:
+        return len(self.clouds)
+
+    def position(self, i: int) -> ReplicaPosition:
+        """Copy i as a single observation."""
+        return ReplicaPosition(self.t_s, self.datastores[i], self.clouds[i], self.roles[i], self.acked_pos[i],
+                               self.received_pos[i], self.replayed_pos[i], self.reachable[i])
+
+    def positions(self) -> tuple[ReplicaPosition, ...]:
+        return tuple(self.position(i) for i in range(len(self.clouds)))
+
+
+@dataclass(frozen=True, slots=True)
 class ServedSplit:
     """Share of a service's requests each cloud actually served (fractions summing to 1)."""
 
@@ -85,4 +115,4 @@ class NodePoolStatus:
     max_nodes: int
 
 
-Observation = ProbeResult | ServiceSample | ReplicaPosition | ServedSplit | NodePoolStatus
+Observation = ProbeResult | ServiceSample | ReplicaPosition | ReplicaPositions | ServedSplit | NodePoolStatus

@@ -45,6 +45,7 @@ from godseye.control.observations import (
     Observation,
     ProbeResult,
     ReplicaPosition,
+    ReplicaPositions,
     ServedSplit,
     ServiceSample,
 )
@@ -80,7 +81,7 @@ class _Batch:
     """The observations of one step, by kind."""
 
     probes: tuple[ProbeResult, ...]
-    positions: tuple[ReplicaPosition, ...]
+    positions: tuple[ReplicaPosition | ReplicaPositions, ...]
     splits: tuple[ServedSplit, ...]
     samples: tuple[ServiceSample, ...]
     pools: tuple[NodePoolStatus, ...]
@@ -89,7 +90,7 @@ class _Batch:
     def of(cls, batch: list[Observation]) -> _Batch:
         return cls(
             tuple(o for o in batch if isinstance(o, ProbeResult)),
-            tuple(o for o in batch if isinstance(o, ReplicaPosition)),
+            tuple(o for o in batch if isinstance(o, (ReplicaPosition, ReplicaPositions))),
             tuple(o for o in batch if isinstance(o, ServedSplit)),
             tuple(o for o in batch if isinstance(o, ServiceSample)),
             tuple(o for o in batch if isinstance(o, NodePoolStatus)),
@@ -156,23 +157,33 @@ class _CopyWatch:
                     self._stalled.add(key)
 
     def observe(self, pos: ReplicaPosition) -> None:
-        key = (pos.datastore, pos.cloud)
+        self._copy(pos.t_s, pos.datastore, pos.cloud, pos.role, pos.acked_pos, max(pos.received_pos, pos.replayed_pos),
+                   pos.reachable)
+
+    def observe_many(self, batch: ReplicaPositions) -> None:
+        t = batch.t_s
+        for name, cloud, role, acked, received, replayed, reachable in zip(
+                batch.datastores, batch.clouds, batch.roles, batch.acked_pos, batch.received_pos, batch.replayed_pos,
+                batch.reachable, strict=True):
+            self._copy(t, name, cloud, role, acked, max(received, replayed), reachable)
+
+    def _copy(self, t_s: float, datastore: str, cloud: str, role: str, acked: int, received: int, reachable: bool) -> None:
+        key = (datastore, cloud)
         known = self._copies.get(key)
         if known is None:
-            self.urge(pos.t_s)  # a copy the watch has not seen yet
+            self.urge(t_s)  # a copy the watch has not seen yet
             return
-        if pos.t_s <= known[2]:
+        if t_s <= known[2]:
             return
-        received = max(pos.received_pos, pos.replayed_pos)
-        known[2] = pos.t_s
+        known[2] = t_s
         if received > known[0]:
-            known[0], known[1] = received, pos.t_s
+            known[0], known[1] = received, t_s
             if key in self._stalled:
-                self.urge(pos.t_s)  # a stalled copy receives again
-        level = (received >= pos.acked_pos, pos.reachable, pos.role)
+                self.urge(t_s)  # a stalled copy receives again
+        level = (received >= acked, reachable, role)
         if level != self._keys[key]:
-            self.urge(pos.t_s)
-        known[4] = float(pos.role != "primary" and received < pos.acked_pos)
+            self.urge(t_s)
+        known[4] = float(role != "primary" and received < acked)
 
     def urge(self, t_s: float) -> None:
         self._urgent = t_s if self._urgent is None else min(self._urgent, t_s)
@@ -227,8 +238,11 @@ class Plane:
             self._pending.popleft()
             self._dropped += 1
         self._pending.append(obs)
-        if isinstance(obs, ReplicaPosition):
-            self._copies.observe(obs)
+        if isinstance(obs, (ReplicaPosition, ReplicaPositions)):
+            if isinstance(obs, ReplicaPosition):
+                self._copies.observe(obs)
+            else:
+                self._copies.observe_many(obs)
             if self._data_gated:
                 # A canary or a failover gate waits for copies to catch up: every report may release it.
                 self._copies.urge(obs.t_s)

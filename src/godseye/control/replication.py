@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from godseye.control.actions import Action, Condition
 from godseye.control.decision import Decision
-from godseye.control.observations import ReplicaPosition
+from godseye.control.observations import ReplicaPosition, ReplicaPositions
 from godseye.policy.data_sync import SYNC_BOX_RPO_S
 from godseye.policy.tiers import datastore_tiers, tier_table
 from godseye.spec.models import DatastoreKind, Platform
@@ -100,8 +100,8 @@ class ReplicationView:
     now_s: float
     targets: Mapping[str, DatastoreTarget]
     # Latest report per (datastore, cloud); older or repeated reports are ignored, so a driver may
-    # hand in everything it has.
-    positions: tuple[ReplicaPosition, ...]
+    # hand in everything it has. A `ReplicaPositions` counts as its copies' reports, in its place.
+    positions: tuple[ReplicaPosition | ReplicaPositions, ...]
     # Spec order of clouds: breaks ties between equally good survivors deterministically.
     clouds: tuple[str, ...]
     params: ReplicationParams = ReplicationParams()
@@ -314,32 +314,79 @@ def _gap_s(ds: DatastoreState, pos: int) -> float:
     return max(0.0, t_newest - t_pos)
 
 
-def _merge(ds: DatastoreState, reports: list[ReplicaPosition], now_s: float, params: ReplicationParams) -> DatastoreState:
+# One report as `_merge` reads it: (t_s, cloud, role, acked, received, reachable, source, index), where
+# received already counts what was replayed and source is the `ReplicaPosition` itself (index -1) or the
+# `ReplicaPositions` holding it at index. Plain tuples: a twin hands in hundreds of reports a step, and
+# only the newest one per copy becomes a `ReplicaPosition` in the memory.
+_Report = tuple[float, str, str, int, int, bool, ReplicaPosition | ReplicaPositions, int]
+
+
+def _reports(positions: Iterable[ReplicaPosition | ReplicaPositions], known: Mapping[str, object]) -> dict[str, list[_Report]]:
+    """Reports by datastore (only datastores in `known`), in the order handed in."""
+    by_store: dict[str, list[_Report]] = {}
+    for obs in positions:
+        if isinstance(obs, ReplicaPosition):
+            if obs.datastore in known:
+                by_store.setdefault(obs.datastore, []).append(
+                    (obs.t_s, obs.cloud, obs.role, obs.acked_pos, max(obs.received_pos, obs.replayed_pos), obs.reachable,
+                     obs, -1))
+            continue
+        t = obs.t_s
+        for i, (name, cloud, role, acked, received, replayed, reachable) in enumerate(zip(
+                obs.datastores, obs.clouds, obs.roles, obs.acked_pos, obs.received_pos, obs.replayed_pos, obs.reachable,
+                strict=True)):
+            if name in known:
+                by_store.setdefault(name, []).append((t, cloud, role, acked, max(received, replayed), reachable, obs, i))
+    return by_store
+
+
+def _position(report: _Report) -> ReplicaPosition:
+    source, index = report[6], report[7]
+    return source if isinstance(source, ReplicaPosition) else source.position(index)
+
+
+def _time_cloud(report: _Report) -> tuple[float, str]:
+    return report[0], report[1]
+
+
+def _merge(ds: DatastoreState, reports: list[_Report], now_s: float, params: ReplicationParams) -> DatastoreState:
     copies = dict(ds.copies)
     primary, newest, history = ds.primary, ds.newest_acked, list(ds.acked_history)
     primary_t = max((c.position.t_s for c in copies.values() if c.position.role == "primary"), default=-math.inf)
-    for pos in sorted(reports, key=lambda p: (p.t_s, p.cloud)):
-        old = copies.get(pos.cloud)
-        if old is not None and pos.t_s <= old.position.t_s:
-            continue  # stale or repeated report: level-triggered, nothing new
-        received = max(pos.received_pos, pos.replayed_pos)
-        advanced = old is None or received > old.received
-        last_advance = pos.t_s if advanced or old is None else old.last_advance_s
-        copies[pos.cloud] = CopyState(pos, last_advance, old.stalled if old else False)
-        if pos.role != "primary" or pos.t_s < primary_t:
+    # Per copy, the newest report taken so far: (t_s, received, last advance, report). Each report is
+    # judged against the one before it, as if every report had been stored in turn; the memory gets
+    # one CopyState per copy, for the last.
+    latest: dict[str, tuple[float, int, float, _Report]] = {}
+    for rep in sorted(reports, key=_time_cloud):
+        t, cloud, role, acked, received, reachable = rep[0], rep[1], rep[2], rep[3], rep[4], rep[5]
+        seen = latest.get(cloud)
+        if seen is not None:
+            if t <= seen[0]:
+                continue  # stale or repeated report: level-triggered, nothing new
+            last_advance = t if received > seen[1] else seen[2]
+        else:
+            old = copies.get(cloud)
+            if old is not None and t <= old.position.t_s:
+                continue
+            last_advance = t if old is None or received > old.received else old.last_advance_s
+        latest[cloud] = (t, received, last_advance, rep)
+        if role != "primary" or t < primary_t:
             continue
-        if primary is not None and pos.cloud != primary and not pos.reachable:
+        if primary is not None and cloud != primary and not reachable:
             continue  # a dead cloud's last word does not take the primary role back from a live one
-        primary_t = pos.t_s
-        if primary is not None and pos.cloud != primary:
+        primary_t = t
+        if primary is not None and cloud != primary:
             # A promotion started a new history: the new primary's acknowledged positions are the
             # reference from now on (what the old one acknowledged beyond them is already lost).
-            newest, history = pos.acked_pos, []
-        primary = pos.cloud
-        newest = max(newest, pos.acked_pos)
+            newest, history = acked, []
+        primary = cloud
+        newest = max(newest, acked)
         # Every report is kept, idle ones included, so that a gap is dated by when the primary
         # really acknowledged it rather than spread over an idle stretch.
-        history.append((pos.t_s, newest))
+        history.append((t, newest))
+    for cloud, (_, _, last_advance, rep) in latest.items():
+        old = copies.get(cloud)
+        copies[cloud] = CopyState(_position(rep), last_advance, old.stalled if old else False)
     horizon = now_s - params.history_s
     # Keep the newest sample at or before the horizon so a gap just older than it still interpolates.
     while len(history) > 2 and history[1][0] <= horizon:
@@ -366,10 +413,7 @@ def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
 
 def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[ReplicationMemory]:
     params = view.params
-    by_store: dict[str, list[ReplicaPosition]] = {}
-    for pos in view.positions:
-        if pos.datastore in view.targets:
-            by_store.setdefault(pos.datastore, []).append(pos)
+    by_store = _reports(view.positions, view.targets)
     actions: list[Action] = []
     stores: dict[str, DatastoreState] = {}
     wakeups: list[float] = []
@@ -392,7 +436,7 @@ def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[Repl
                 actions.append(Condition(f"{name}/{cloud}", event, why))
             elif not stalled and copy.cloud != ds.primary and copy.received < ds.newest_acked:
                 wakeups.append(copy.last_advance_s + _stall_after_s(ds, params) - view.now_s)
-            copies[cloud] = replace(copy, stalled=stalled)
+            copies[cloud] = copy if stalled == copy.stalled else replace(copy, stalled=stalled)
         ds = replace(ds, copies=copies)
         state = ReplicationState(view.now_s, view.clouds, {name: ds})
         breached = ds.primary is not None and len(ds.copies) > 1 and _breach(target, state.exposure_s(name))

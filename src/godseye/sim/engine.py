@@ -273,9 +273,11 @@ class Engine:
 
     def _poll_replication(self, t: float) -> None:
         """Positions are read at the plane's next step; they are no reason to step by themselves."""
-        for obs in sensors.replication(t, self.data, self.faults):
-            self.plane.observe(obs)
-            self.events += 1
+        batch = sensors.replication(t, self.data, self.faults)
+        if batch is not None:
+            self.plane.observe(batch)
+            # Counted per copy, as when each copy was its own observation: the drill's event count keeps its meaning.
+            self.events += len(batch)
         self._repl_next = t + self.config.replication_interval_s
 
     # -- observations --------------------------------------------------------------------------

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import numpy.typing as npt
 
@@ -22,7 +24,7 @@ from godseye.control.observations import (
     NodePoolStatus,
     Observation,
     ProbeResult,
-    ReplicaPosition,
+    ReplicaPositions,
     ServedSplit,
     ServiceSample,
 )
@@ -150,25 +152,38 @@ def node_pools(t: float, world: World, changes: ChangeFilter) -> list[Observatio
     return out
 
 
-def replication(t: float, data: DataModel, faults: FaultState) -> list[Observation]:
-    """Every copy's position, as `DataModel.positions` defines them, in one pass (a poll every 5 s is hot)."""
-    out: list[Observation] = []
+def replication(t: float, data: DataModel, faults: FaultState) -> ReplicaPositions | None:
+    """Every copy's position, as `DataModel.positions` defines them, as one observation (a poll every 5 s is hot).
+
+    None for a platform without datastores.
+    """
     if not data.stores:
-        return out
-    up = {c: faults.cloud_up(c) for c in data.stores[0].clouds}
+        return None
+    clouds = data.stores[0].clouds
+    up = tuple(faults.cloud_up(c) for c in clouds)
     now_ms = int(t * 1000)
+    names: list[str] = []
+    where: list[str] = []
+    roles: list[Literal["primary", "replica"]] = []
+    acked_col: list[int] = []
+    held_col: list[int] = []
+    reachable: list[bool] = []
     for st in data.stores:
-        name, primary = st.name, st.primary
+        primary = st.primary
         if st.mode == "batch":
             acked = now_ms
-            held = {c: int(st.synced_at_s[c] * 1000) for c in st.clouds}
+            synced = st.synced_at_s
+            held = [acked if c == primary else int(synced[c] * 1000) for c in st.clouds]
         else:
             acked = int(st.acked_mb * MB)
             received = st.sync_received_mb if st.mode == "sync" else st.received_mb
-            held = {c: int(max(0.0, received[c]) * MB) for c in st.clouds}
-        for c in st.clouds:
-            if c == primary:
-                out.append(ReplicaPosition(t, name, c, "primary", acked, acked, acked, up[c]))
-            else:
-                out.append(ReplicaPosition(t, name, c, "replica", acked, held[c], held[c], up[c]))
-    return out
+            held = [acked if c == primary else int(max(0.0, received[c]) * MB) for c in st.clouds]
+        n = len(st.clouds)
+        names += [st.name] * n
+        where += st.clouds
+        roles += ["primary" if c == primary else "replica" for c in st.clouds]
+        acked_col += [acked] * n
+        held_col += held
+        reachable += up
+    held_t = tuple(held_col)
+    return ReplicaPositions(t, tuple(names), tuple(where), tuple(roles), tuple(acked_col), held_t, held_t, tuple(reachable))
