@@ -137,7 +137,14 @@ def reconcile(view: HealthView, memory: HealthMemory) -> Decision[HealthMemory]:
         endpoints[key] = new
         if probe.vantage == EDGE and new.healthy != old.healthy:
             actions.append(MarkEndpoint(probe.cloud, probe.service, new.healthy, _endpoint_reason(probe, new, check)))
-    interim = HealthMemory(endpoints, memory.clouds_down, memory.cloud_since_s)
+    # What `HealthMemory.last_probe_s` and `sees_down` would say for every (vantage, cloud), in one pass
+    # over the endpoints rather than one pass per question (thousands of endpoints at 1,000 services).
+    last: dict[tuple[str, str], float] = {}
+    any_healthy: dict[tuple[str, str], bool] = {}
+    for (v, c, _), h in endpoints.items():
+        pair = (v, c)
+        last[pair] = max(last.get(pair, -math.inf), h.last_probe_s)
+        any_healthy[pair] = any_healthy.get(pair, False) or h.healthy
     down = set(memory.clouds_down)
     since = dict(memory.cloud_since_s)
     fresh_from = view.now_s - stale_after_s(check)
@@ -146,11 +153,12 @@ def reconcile(view: HealthView, memory: HealthMemory) -> Decision[HealthMemory]:
     # still probe (or nobody votes and nothing changes), so their probes bring the next call: no requeue.
     for cloud in view.clouds:
         voters = tuple(
-            v for v in voters_for(cloud, view.clouds, frozenset(down)) if interim.last_probe_s(v, cloud) >= fresh_from
+            v for v in voters_for(cloud, view.clouds, frozenset(down)) if last.get((v, cloud), -math.inf) >= fresh_from
         )
         if not voters:
             continue
-        seeing = [v for v in voters if interim.sees_down(v, cloud)]
+        # A voter has a fresh probe, so it probes at least one endpoint of the cloud: down = none healthy.
+        seeing = [v for v in voters if not any_healthy[(v, cloud)]]
         needed = votes_needed(check.cloud_down_quorum, len(voters))
         is_down = len(seeing) >= needed
         if is_down == (cloud in down):

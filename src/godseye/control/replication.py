@@ -420,7 +420,7 @@ def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[Repl
     for name in sorted(view.targets):
         target = view.targets[name]
         old = memory.state.datastores.get(name) or DatastoreState(target, None, 0, (), {})
-        ds = _merge(replace(old, target=target), by_store.get(name, []), view.now_s, params)
+        ds = _merge(old if old.target is target else replace(old, target=target), by_store.get(name, []), view.now_s, params)
         copies: dict[str, CopyState] = {}
         for cloud in sorted(ds.copies, key=lambda c: (_spec_order(view.clouds, c), c)):
             copy = ds.copies[cloud]
@@ -437,12 +437,12 @@ def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[Repl
             elif not stalled and copy.cloud != ds.primary and copy.received < ds.newest_acked:
                 wakeups.append(copy.last_advance_s + _stall_after_s(ds, params) - view.now_s)
             copies[cloud] = copy if stalled == copy.stalled else replace(copy, stalled=stalled)
-        ds = replace(ds, copies=copies)
+        # Exposure reads positions only, not the stall flags: judged on the merged copies, one replace for both.
         state = ReplicationState(view.now_s, view.clouds, {name: ds})
         breached = ds.primary is not None and len(ds.copies) > 1 and _breach(target, state.exposure_s(name))
         if breached != old.breached:
             actions.append(_breach_condition(name, state, target, breached))
-        stores[name] = replace(ds, breached=breached)
+        stores[name] = replace(ds, copies=copies, breached=breached)
     state = ReplicationState(view.now_s, view.clouds, stores)
     requeue = max(0.0, min(wakeups)) if wakeups else None
     return Decision(ReplicationMemory(state), tuple(actions), requeue)
