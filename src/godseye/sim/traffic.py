@@ -3,7 +3,8 @@
 offered(service, t) = baseline rps x scenario multiplier x diurnal(t) x event(t) x spike(service, t),
 or baseline x profile(t) when the scenario gives a profile. Every factor is a plain function of t,
 so the engine can evaluate it at any tick it chooses. A small multiplicative noise (seeded) stands
-in for the minute-to-minute jitter of real traffic.
+in for the minute-to-minute jitter of real traffic: one draw per NOISE_BUCKET_S of simulated time, taken
+in bucket order, so the jitter at time t is the same however many ticks the engine takes to get there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ FloatArray = npt.NDArray[np.float64]
 
 # Standard deviation of the seeded jitter on offered load; small enough not to trigger a 2x spike.
 NOISE_SIGMA = 0.01
+# The jitter holds for this long: a function of simulated time, not of the engine's tick count.
+NOISE_BUCKET_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class TrafficModel:
         self._duration_s = scenario.duration_s
         self._base = np.array([platform.services[s].rps for s in services], dtype=np.float64)
         self._rng = rng
+        self._noise: list[float] = []  # the jitter of bucket k, drawn in bucket order as time reaches it
         self.event: EventWindow | None = None
         if scenario.traffic.event is not None:
             name = scenario.traffic.event
@@ -104,8 +108,15 @@ class TrafficModel:
             if m != 1.0:
                 rates = np.where(mask, rates * m, rates)
         if noisy:
-            rates = rates * (1.0 + self._rng.gauss(0.0, NOISE_SIGMA))
+            rates = rates * (1.0 + self.noise(t))
         return rates
+
+    def noise(self, t: float) -> float:
+        """The seeded jitter at time t: constant over each NOISE_BUCKET_S, the same whichever times were asked before."""
+        k = max(0, int(t // NOISE_BUCKET_S))
+        while len(self._noise) <= k:
+            self._noise.append(self._rng.gauss(0.0, NOISE_SIGMA))
+        return self._noise[k]
 
     def change_points(self) -> list[float]:
         """Times where the offered load bends sharply: ticks are forced there so no edge is skipped."""
