@@ -94,3 +94,26 @@ def test_the_peak_is_carried_whole_without_reaching_max_nodes() -> None:
 def test_no_service_is_out_longer_than_its_tier_allows() -> None:
     r = black_friday()
     assert r.verdict == "met", [(s.name, s.rto_s) for s in r.services if not s.met]
+
+
+def test_the_prescale_evicts_nothing_and_fails_no_request() -> None:
+    # The pre-scale asks for nodes first and raises pods only as the nodes turn ready, so no pending
+    # tier-1 pod preempts a running tier-2/3 one: from the first pre-scale to well into the event no
+    # request fails, no endpoint goes unhealthy, no cloud is capped at max_nodes, and no cloud's ready
+    # pods ever drop (an eviction would take running pods away while their replacements start).
+    r = black_friday()
+    first = min(e.t_s for e in r.timeline if e.actor == "autoscaler" and "pre-scale" in str(e.detail.get("reason", "")))
+    assert first < LEAD_S
+    window = (first - 60, LEAD_S + 1800)
+    s = r.series
+    inside = [i for i, t in enumerate(s.t_s) if window[0] <= t <= window[1]]
+    assert inside
+    assert all(s.failed_rps[i] == 0 for i in inside)
+    for j, cloud in enumerate(s.clouds):
+        ready = [s.pods[i][j] for i in inside]
+        assert all(b >= a for a, b in itertools.pairwise(ready)), (cloud, ready)
+    assert not [e for e in r.timeline if e.actor == "edge" and "unhealthy" in e.event and window[0] <= e.t_s <= window[1]]
+    assert not [e for e in r.timeline if e.actor == "autoscaler" and "at max_nodes" in str(e.detail.get("reason", ""))
+                and window[0] <= e.t_s <= window[1]]
+    for svc in r.services:
+        assert svc.requests_failed == 0 and svc.rto_s == 0, svc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,6 +94,9 @@ def run(p: Platform, stream: list[Tick]) -> list[tuple[Action, ...]]:
         now += tick.dt_s
         v = view(p, plans, now, tick, memory)
         d = reconcile(v, memory)
+        # Services at rest on unchanged inputs are skipped: deciding every one afresh gives the same result.
+        full = reconcile(v, dataclasses.replace(memory, quiet={}))
+        assert (full.actions, full.memory.pods, full.requeue_after_s) == (d.actions, d.memory.pods, d.requeue_after_s)
         memory = d.memory
         out.append(d.actions)
         for (cloud, service), record in memory.pods.items():

@@ -99,16 +99,65 @@ def test_known_event_prescales_before_it_starts_to_predicted_peak_plus_buffer() 
     p = platform(events={"black-friday": {"start": EPOCH + timedelta(hours=2), "duration_s": 3600, "peak_multiplier": 4.0}})
     memory = warm(p, 600, 3600)
     assert reconcile(view(p, 5399, 600, memory), memory).actions == ()
-    d = reconcile(view(p, 5400, 600, memory), memory)
-    # aws: 600 x 4.0 x 34% = 816 rps, +20% = 979 rps, / (10 x 0.7) -> 140 pods.
-    assert scales(d) == {"aws": 140, "gcp": 136, "azure": 136}
-    assert "black-friday starts in 30 min: pre-scale to predicted peak 4.0x + 20%" in reasons(d)[0]
+    pools = [NodePoolStatus(5390, c, 4, 4, 30) for c in CLOUDS]
+    d = reconcile(view(p, 5400, 600, memory, pools=pools), memory)
+    # aws: 600 x 4.0 x 34% = 816 rps, +20% = 979 rps, / (10 x 0.7) -> 140 pods, 18 nodes of 8 vCPU.
+    # Nodes are asked for first; the pods go only as far as the 4 ready nodes (32 vCPU) hold.
     assert [a.nodes for a in d.actions if isinstance(a, ScaleNodePool)] == [18, 17, 17]
-    again = reconcile(view(p, 5400, 600, d.memory), d.memory)
+    assert scales(d) == {"aws": 32, "gcp": 32, "azure": 32}
+    assert "black-friday starts in 30 min: pre-scale to predicted peak 4.0x + 20%" in reasons(d)[0]
+    assert "32 fit the ready nodes, 108 wait for nodes booting" in reasons(d)[0]
+    # The driver is woken when the asked nodes are due (node_boot_s 120 s).
+    assert d.requeue_after_s == 120
+    again = reconcile(view(p, 5400, 600, d.memory, pools=pools), d.memory)
+    assert again.actions == ()
+    ready = [NodePoolStatus(5520, "aws", 18, 18, 30)] + [NodePoolStatus(5520, c, 17, 17, 30) for c in ("gcp", "azure")]
+    d = reconcile(view(p, 5520, 600, d.memory, pools=ready), d.memory)
+    assert scales(d) == {"aws": 140, "gcp": 136, "azure": 136}
+    assert not [a for a in d.actions if isinstance(a, ScaleNodePool)]
+    again = reconcile(view(p, 5520, 600, d.memory, pools=ready), d.memory)
     assert again.actions == ()
     # The hold lasts through the event: no scale-down while it runs, however quiet.
     later = reconcile(view(p, 5400 + 1800 + 1200, 600, d.memory), d.memory)
     assert not [a for a in later.actions if isinstance(a, ScaleService)]
+
+
+def test_prescale_asks_for_nodes_first_and_pods_follow_the_ready_nodes() -> None:
+    p = platform(events={"black-friday": {"start": EPOCH + timedelta(hours=2), "duration_s": 3600, "peak_multiplier": 4.0}})
+    memory = warm(p, 600, 3600)
+    first = reconcile(view(p, 5400, 600, memory, pools=[NodePoolStatus(5390, c, 4, 4, 30) for c in CLOUDS]), memory)
+    nodes = {a.cloud: a.nodes for a in first.actions if isinstance(a, ScaleNodePool)}
+    assert nodes == {"aws": 18, "gcp": 17, "azure": 17}
+    memory, pods = first.memory, scales(first)
+    # Nodes turn ready a few at a time: each call asks for exactly the pods the ready nodes hold, never more.
+    for t, ready in ((5430, 6), (5460, 11), (5490, 15), (5520, 18)):
+        status = [NodePoolStatus(t, c, min(ready, nodes[c]), nodes[c], 30) for c in CLOUDS]
+        d = reconcile(view(p, t, 600, memory, pools=status), memory)
+        assert not [a for a in d.actions if isinstance(a, ScaleNodePool)], "nodes asked twice"
+        for c in CLOUDS:
+            replicas = d.memory.replicas(c, "pos")
+            assert replicas is not None
+            # 1 vCPU a pod, 8 vCPU a node: no pod beyond the ready nodes' room.
+            assert replicas <= min(ready, nodes[c]) * 8
+            assert replicas >= (pods.get(c) or 0)
+            record = d.memory.pods[(c, "pos")]
+            assert replicas + record.waiting_pods == (140 if c == "aws" else 136)
+        memory, pods = d.memory, {c: d.memory.replicas(c, "pos") or 0 for c in CLOUDS}
+    assert pods == {"aws": 140, "gcp": 136, "azure": 136}
+    assert all(r.waiting_pods == 0 for r in memory.pods.values())
+
+
+def test_a_reactive_scale_up_under_overload_is_not_held_back_for_nodes() -> None:
+    # Real overload (all traffic to aws after a failover) on 4 ready nodes: the survivors go straight to
+    # their need, which the load needs now; only a pre-scale, asked for ahead of its load, waits for nodes.
+    p = platform()
+    memory = warm(p, 600, 3600)
+    weights = {"aws": 100, "gcp": 0, "azure": 0}
+    pools = [NodePoolStatus(3660, c, 4, 4, 30) for c in CLOUDS]
+    d = reconcile(view(p, 3660, 600, memory, weights=weights, pools=pools), memory)
+    assert scales(d)["aws"] == 86
+    assert [(a.cloud, a.nodes) for a in d.actions if isinstance(a, ScaleNodePool)] == [("aws", 11)]
+    assert d.memory.pods[("aws", "pos")].waiting_pods == 0
 
 
 def test_requeue_wakes_the_driver_at_the_prescale_time() -> None:

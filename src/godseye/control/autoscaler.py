@@ -38,6 +38,7 @@ from godseye.control.cloud_capacity import (
     CloudRoom,
     burst_conditions,
     burst_reason,
+    floor_replicas,
     node_ask,
     spread_burst,
 )
@@ -96,32 +97,81 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     windows = event_windows(p.events, view.epoch, view.event_history)
     loads = _fold_loads(view, memory)
     order = sorted(view.plans, key=lambda sp: (sp.tier, sp.name))
-    services = [_service(view, plan, loads.get(plan.name)) for plan in order]
     live = [c for c in p.clouds if c not in view.clouds_down]
-    trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods))
     # Which event each cloud holds for depends only on the clock, not on the service: looked up once.
     events = {c: holding(windows, view.now_s, _lead_s(p, c)) for c in live}
+    inputs = {plan.name: _inputs(view, plan, live, events, memory) for plan in order}
+    # A service left at rest on the same inputs would decide the same records again: only the others
+    # are decided; the quiet ones' records stay in the scratch memory, where the others see them.
+    services = [_service(view, plan, loads.get(plan.name)) for plan in order if memory.quiet.get(plan.name) != inputs[plan.name]]
+    trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods))
     # Every service first grows in its own clouds; only then do bursts take the room that is left.
     # When that settled with no cloud short of room and no burst pods placed, the bursting passes
     # would decide exactly the same records (nothing to spill, nothing to end): they are skipped.
     if _settle(view, services, live, events, False, trace):
         _settle(view, services, live, events, True, trace)
-    pods, start = trace.pods, trace.start
+    start = trace.start
+    pods = _cap_to_ready(view, live, [plan.name for plan in order], trace)
     actions: list[Action] = []
     for key, first in start.items():
         final = pods[key]
         if final.replicas != first.replicas:
-            actions.append(ScaleService(key[0], key[1], final.replicas, trace.scale_reason[key]))
+            reason = trace.scale_reason[key]
+            if final.waiting_pods > 0:
+                reason += f"; {final.replicas} fit the ready nodes, {final.waiting_pods} wait for nodes booting"
+            actions.append(ScaleService(key[0], key[1], final.replicas, reason))
         actions.extend(burst_conditions(key, first.burst_pods, final.burst_pods, trace.burst_reason.get(key, "")))
     scaled_down = {k[0] for k, first in start.items() if pods[k].replicas < first.replicas}
     nodes = dict(memory.nodes)
     for cloud in live:
-        ask = node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down)
+        # Nodes for every pod the rules want, those waiting for nodes included: nodes first, pods follow.
+        ask = node_ask(view, cloud, trace.pods, nodes.get(cloud), cloud in scaled_down)
         if ask is not None:
             nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
             actions.append(ask)
-    new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes)
+    decided = {svc.plan.name for svc in services}
+    quiet = {
+        name: fingerprint for name, fingerprint in inputs.items()
+        if (name not in decided and memory.quiet.get(name) == fingerprint)
+        or (trace.quiet.get(name, False) and all(pods[(c, name)] is trace.pods[(c, name)] for c in live if (c, name) in pods))
+    }
+    new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes, quiet=quiet)
     return Decision(new_memory, tuple(actions), _requeue_after_s(view, new_memory, windows))
+
+
+def _cap_to_ready(view: AutoscalerView, live: list[str], order: list[str], trace: _Trace) -> dict[Key, PodScale]:
+    """The settled records with every pre-scale cut to what the ready nodes hold; the rest waits for nodes.
+
+    Pending pods of a higher tier preempt running pods of a lower one (Kubernetes PriorityClass), so a
+    pre-scale that asked for all its pods while their nodes boot would evict tier 2/3 pods long before
+    the event needs them. Per live cloud with a pool status, the vCPU free on the ready nodes after
+    every pod already asked for goes first to what the load needs now (a real overload, a failover,
+    a burst: served at once, with whatever the scheduler finds), then to event holds, tier first; what
+    does not fit stays in `waiting_pods` and is asked for on a later call as nodes turn ready (their
+    nodes are asked for now). Without a pool status what is ready is unknown and nothing is held back.
+    """
+    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
+    wanted, start = trace.pods, trace.start
+    out = dict(wanted)
+    for cloud in live:
+        status = view.pools.get(cloud)
+        if status is None:
+            continue
+        keys = [(cloud, name) for name in order if (cloud, name) in wanted]
+        before = {k: (start[k] if k in start else wanted[k]).replicas for k in keys}
+        # The floor is never held back either: it is the least the service runs with.
+        now = {k: min(wanted[k].replicas, max(before[k], trace.urgent.get(k, 0), trace.room.floor(*k))) for k in keys}
+        free = status.nodes_ready * view.platform.clouds[cloud].node_vcpu - sum(now[k] * vcpu.get(k[1], 0.0) for k in keys)
+        for k in keys:
+            record, grant = wanted[k], now[k]
+            if record.replicas > grant and vcpu.get(k[1], 0.0) > 0:
+                room = max(0, math.floor(free / vcpu[k[1]] + EPS))
+                grant = min(record.replicas, grant + room)
+                free -= (grant - now[k]) * vcpu[k[1]]
+            waiting = record.replicas - grant
+            if waiting != record.waiting_pods or grant != record.replicas:
+                out[k] = replace(record, replicas=grant, waiting_pods=waiting)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +184,10 @@ class _Trace:
     start: dict[Key, PodScale] = field(default_factory=dict)
     scale_reason: dict[Key, str] = field(default_factory=dict)
     burst_reason: dict[Key, str] = field(default_factory=dict)
+    # Per service, whether its last pass left it at rest (see `_Outcome.quiet`).
+    quiet: dict[str, bool] = field(default_factory=dict)
+    # Per record, the replicas the load (not an event's hold) asks for now, as of its last pass.
+    urgent: dict[Key, int] = field(default_factory=dict)
 
 
 def _settle(
@@ -157,6 +211,9 @@ def _settle(
             cells = {c: _cell(view, svc, c, trace, events[c]) for c in live}
             outcomes, spill = _decide_service(view, svc, cells, bursting)
             could_burst |= spill
+            trace.quiet[svc.plan.name] = all(out.quiet for out in outcomes)
+            for out in outcomes:
+                trace.urgent[out.key] = out.urgent
             for out in outcomes:
                 trace.start.setdefault(out.key, cells[out.key[0]].prior)
                 before = trace.pods.get(out.key)
@@ -193,6 +250,49 @@ def _service(view: AutoscalerView, plan: ServicePlan, load: LoadWindow | None) -
     return _Service(plan, view.platform.services[plan.name], rps, spike, cooling)
 
 
+def _inputs(
+    view: AutoscalerView, plan: ServicePlan, live: list[str], events: dict[str, EventWindow | None], memory: AutoscalerMemory
+) -> tuple[object, ...]:
+    """What a service at rest is decided on, per cloud: live or not, the weight, the need (rule 1), the
+    event held, and which side of each stability and latency threshold its fresh sample falls.
+
+    A sample whose figures move within those thresholds leaves the need and every rule's outcome for
+    a service at rest as they were, so it counts as no change. The spike ratio, the sample times and
+    the timers are left out: at rest no step waits on them (see `_Outcome.quiet`).
+    """
+    a, spec = view.platform.autoscaling, view.platform.services[plan.name]
+    total = view.total_offered_rps(plan.name)
+    rps = total[0] if total is not None else None
+    cells: list[object] = []
+    for cloud in view.platform.clouds:
+        s = view.fresh_sample(cloud, plan.name)
+        weight = view.weight(plan, cloud)
+        quality: tuple[bool, ...] | None = None
+        if s is not None:
+            drain = _drain_bound(spec, s)
+            prior = memory.pods.get((cloud, plan.name))
+            covers = s.ready_replicas > 0 and (prior is None or s.ready_replicas >= prior.replicas)
+            quality = (
+                s.p99_ms <= spec.p99_sla_ms, s.error_rate <= spec.error_rate_sla,
+                _hottest(s)[1] <= a.target_utilization * (1 + TOLERANCE), s.queue_depth <= drain,
+                covers and s.p99_ms > spec.p99_sla_ms and s.queue_depth > drain,
+            )
+        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
+        record = memory.pods.get((cloud, plan.name))
+        pods = _need(view, rps, spec, s, weight)[0]
+        need: object = pods
+        if record is not None:
+            # At rest (replicas within the room) the need only counts through where it stands against
+            # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
+            # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
+            event = events.get(cloud)
+            hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
+            keep = max(floor_replicas(view, plan, cloud), hold)
+            need = (pods > record.replicas * (1 + TOLERANCE), pods > record.replicas, max(keep, pods) >= record.replicas)
+        cells.append((cloud in live, weight, need, quality, events.get(cloud), record))
+    return tuple(cells)
+
+
 def _lead_s(platform: Platform, cloud: str) -> float:
     """Pre-scale lead: the spec's, but never shorter than a node boot plus a pod start."""
     c = platform.clouds[cloud]
@@ -215,20 +315,18 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, trace: _Trace, event:
         prior = PodScale(replicas=start, stable_since_s=None)
     weight = view.weight(svc.plan, cloud)
     expected = (svc.total_rps or 0.0) * weight / 100
-    need = _pods_for(expected, svc.spec, a.target_utilization)
-    need_reason = (
-        f"expected {expected:.0f} rps ({weight}% of {svc.total_rps or 0:.0f}) needs {need} pods "
-        f"at {a.target_utilization:.0%} utilisation"
-    )
-    if sample is not None and sample.ready_replicas > 0:
+    need, by_hpa = _need(view, svc.total_rps, svc.spec, sample, weight)
+    if by_hpa and sample is not None:
         resource, used = _hottest(sample)
-        by_use = math.ceil(sample.ready_replicas * used / a.target_utilization - EPS)
-        if used > a.target_utilization * (1 + TOLERANCE) and by_use > need:
-            need = by_use
-            need_reason = (
-                f"{resource} {used:.0%} on {sample.ready_replicas} pods over target "
-                f"{a.target_utilization:.0%}: HPA asks {need} pods"
-            )
+        need_reason = (
+            f"{resource} {used:.0%} on {sample.ready_replicas} pods over target "
+            f"{a.target_utilization:.0%}: HPA asks {need} pods"
+        )
+    else:
+        need_reason = (
+            f"expected {expected:.0f} rps ({weight}% of {svc.total_rps or 0:.0f}) needs {need} pods "
+            f"at {a.target_utilization:.0%} utilisation"
+        )
     floor = trace.room.floor(cloud, name)
     size = p.clouds[cloud].max_nodes * p.clouds[cloud].node_vcpu
     hold, hold_reason = 0, ""
@@ -258,6 +356,20 @@ def _cell(view: AutoscalerView, svc: _Service, cloud: str, trace: _Trace, event:
     )
 
 
+def _need(
+    view: AutoscalerView, total_rps: float | None, spec: Service, sample: ServiceSample | None, weight: int
+) -> tuple[int, bool]:
+    """Pods the load needs here (rule 1), and whether HPA's cpu/memory ask is what sets it."""
+    a = view.platform.autoscaling
+    need = _pods_for((total_rps or 0.0) * weight / 100, spec, a.target_utilization)
+    if sample is not None and sample.ready_replicas > 0:
+        used = _hottest(sample)[1]
+        by_use = math.ceil(sample.ready_replicas * used / a.target_utilization - EPS)
+        if used > a.target_utilization * (1 + TOLERANCE) and by_use > need:
+            return by_use, True
+    return need, False
+
+
 def _hottest(s: ServiceSample) -> tuple[str, float]:
     """The busier of cpu and memory: HPA with both metrics scales to the larger of the two asks."""
     if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization:
@@ -277,15 +389,16 @@ def _latency_overload(svc: _Service, cell: _Cell) -> bool:
     s = cell.sample
     if s is None or s.ready_replicas < cell.current or s.ready_replicas == 0:
         return False
-    return s.p99_ms > svc.spec.p99_sla_ms and s.queue_depth > _drain_bound(svc, s)
+    return s.p99_ms > svc.spec.p99_sla_ms and s.queue_depth > _drain_bound(svc.spec, s)
 
 
-def _drain_bound(svc: _Service, s: ServiceSample) -> float:
-    return s.served_rps * svc.spec.p99_sla_ms / 1000
+def _drain_bound(spec: Service, s: ServiceSample) -> float:
+    return s.served_rps * spec.p99_sla_ms / 1000
 
 
-def _want_up(view: AutoscalerView, svc: _Service, cell: _Cell) -> tuple[int, str]:
-    """Replicas the rules ask for without capacity limits, and the reason of the rule that asks most."""
+def _want_up(view: AutoscalerView, svc: _Service, cell: _Cell) -> tuple[int, str, int]:
+    """Replicas the rules ask for without capacity limits, the reason of the rule that asks most, and
+    what the rules other than an event's hold ask for (the load now, which must not wait for nodes)."""
     a = view.platform.autoscaling
     cur = cell.current
     candidates: list[tuple[int, str]] = [(cell.floor, f"floor: plan baseline + {a.floor_buffer:.0%} is {cell.floor} pods")]
@@ -305,7 +418,9 @@ def _want_up(view: AutoscalerView, svc: _Service, cell: _Cell) -> tuple[int, str
         s = cell.sample
         why = f"p99 {s.p99_ms:.0f} ms over SLA {svc.spec.p99_sla_ms:.0f} ms with {s.queue_depth:.0f} queued: {pct}"
         candidates.append((step, why))
-    return max(candidates, key=lambda c: c[0])
+    pressing = max(n for n, why in candidates if why != cell.hold_reason or cell.hold == 0)
+    n, why = max(candidates, key=lambda c: c[0])
+    return n, why, pressing
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +429,11 @@ class _Outcome:
     record: PodScale
     scale_reason: str  # why the replicas changed in this pass ("" when they did not)
     burst_reason: str  # why burst pods sit here ("" when none do)
+    # At rest: the record is its prior, in a phase no timer moves, with no burst and no pods waiting,
+    # and holds at least what every rule asks within the room it has, so neither the clock nor another
+    # service's moves can change it while its inputs stay the same.
+    quiet: bool
+    urgent: int  # replicas asked for now whatever the ready nodes hold (see `_cap_to_ready`)
 
 
 def _decide_service(
@@ -350,13 +470,20 @@ def _decide_service(
             reason += f"; {c} holds {ups[c]} at max_nodes {view.platform.clouds[c].max_nodes}"
         if why_burst and base + pods > target:
             target, reason = base + pods, why_burst
+        # Growth beyond the load now (an event's hold) may wait for nodes; the load's and a burst's may not.
+        # (The replicas this reconcile started from are kept in `_cap_to_ready`, not here: later passes see settled ones.)
+        urgent = min(max(wants[c][2], cell.need), cell.fit) + (pods if why_burst else 0)
         if target > cell.current:
             record = replace(cell.prior, replicas=target, last_up_s=view.now_s, stable_since_s=None, phase=_up_phase(svc, cell))
         else:
             record, reason = _consider_down(view, svc, cell, base + pods)
         record = _with_capacity(view, svc, record, pods)
         if record.replicas > 0 or cell.known or reason:
-            out.append(_Outcome((c, name), record, reason, why_burst))
+            quiet = (
+                cell.known and record == cell.prior and record.phase in ("normal", "prescale") and record.waiting_pods == 0
+                and record.burst_pods == 0 and pods == 0 and max(wants[c][0], cell.need) <= cell.current <= cell.fit
+            )
+            out.append(_Outcome((c, name), record, reason, why_burst, quiet, min(urgent, record.replicas)))
     return out, spill
 
 
@@ -385,7 +512,7 @@ def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
         s.p99_ms <= svc.spec.p99_sla_ms
         and s.error_rate <= svc.spec.error_rate_sla
         and _hottest(s)[1] <= target_utilization * (1 + TOLERANCE)
-        and s.queue_depth <= _drain_bound(svc, s)
+        and s.queue_depth <= _drain_bound(svc.spec, s)
     )
 
 
@@ -432,6 +559,12 @@ def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tu
         boundary = next_boundary_s(windows, now, _lead_s(view.platform, cloud))
         if boundary is not None:
             times.append(boundary)
+    waiting = {cloud for (cloud, _), record in memory.pods.items() if record.waiting_pods > 0}
+    for cloud in sorted(waiting):
+        # Pods waiting for nodes are asked for once those nodes are ready (the pool status says so).
+        asked = memory.nodes.get(cloud)
+        if asked is not None:
+            times.append(asked.at_s + view.platform.clouds[cloud].node_boot_s)
     for record in memory.pods.values():
         if record.phase == "reactive":
             # The next step is due one metrics interval after the last, or after the next sample.

@@ -122,6 +122,9 @@ class PodScale:
     # What the replicas carry at the target utilisation, for steering to shift weights by capacity.
     capacity_rps: float = 0.0
     burst_rps: float = 0.0
+    # Pods the rules asked for beyond `replicas` that wait for nodes still booting: they are asked of
+    # Kubernetes only as nodes turn ready, so pending pods never preempt running ones of a lower tier.
+    waiting_pods: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,10 @@ class AutoscalerMemory:
     pods: Mapping[Key, PodScale] = field(default_factory=dict)
     loads: Mapping[str, LoadWindow] = field(default_factory=dict)
     nodes: Mapping[str, NodeAsk] = field(default_factory=dict)
+    # Per service, the inputs it was last decided on, kept only when that decision was a fixed point that
+    # no timer or neighbour can move (records as they were, at rest, at or above what every rule asks):
+    # while those inputs stay the same, deciding it again gives the same records, so it is skipped.
+    quiet: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
 
     def replicas(self, cloud: str, service: str) -> int | None:
         p = self.pods.get((cloud, service))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from godseye.control.actions import Action, Condition, ScaleNodePool
 from godseye.control.autoscaler_model import AutoscalerView, Key, NodeAsk, PodScale
 from godseye.plan.model import ServicePlan
+from godseye.policy import sizing
 
 # Rounding slack for ceil/floor of float ratios (4000 / (100 x 0.8) must be 50, not 51).
 EPS = 1e-9
@@ -20,8 +21,7 @@ EPS = 1e-9
 def floor_replicas(view: AutoscalerView, plan: ServicePlan, cloud: str) -> int:
     """Baseline (the plan's replicas here) + floor_buffer: the fewest pods the autoscaler leaves."""
     placed = plan.placement.get(cloud)
-    baseline = placed.replicas if placed is not None else 0
-    return math.ceil(baseline * (1 + view.platform.autoscaling.floor_buffer) - EPS)
+    return sizing.floor_replicas(placed.replicas if placed is not None else 0, view.platform.autoscaling)
 
 
 def fit_replicas(view: AutoscalerView, cloud: str, service: str, pods: Mapping[Key, PodScale]) -> int:

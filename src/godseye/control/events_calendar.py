@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from godseye.policy import sizing
 from godseye.spec.models import Event
 
 # Events one reconcile looks at: years of weekly sales; the bound keeps each reconcile cheap.
@@ -52,9 +53,8 @@ def predicted_peak(event: Event, history: tuple[float, ...] = ()) -> tuple[float
     runs = tuple(h for h in history[-MAX_HISTORY_RUNS:] if h > 0)
     if runs:
         return max(runs), f"{len(runs)} past run{'s' if len(runs) != 1 else ''}"
-    if event.profile:
-        return max(event.profile), "historical profile"
-    return event.peak_multiplier, "declared peak"
+    # Without past runs the prediction is the planner's (policy.sizing), so plan checks and pre-scale agree.
+    return sizing.declared_peak(event), "historical profile" if event.profile else "declared peak"
 
 
 def multiplier_at(event: Event, offset_s: float) -> float:
