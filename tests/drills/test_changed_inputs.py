@@ -31,14 +31,17 @@ def test_a_20s_health_check_makes_tier1_miss() -> None:
 
 
 def test_a_slower_node_boot_lengthens_tier2_rto() -> None:
-    # search fails over from aws to its warm standby in gcp, which needs new gcp nodes.
+    # search fails over from aws to its warm standby in gcp. gcp is provisioned with no spare nodes
+    # (the twin starts it with just what the steady state needs), so the standby's pods must wait for
+    # new nodes whatever the traffic noise: the check holds for any seed, not one lucky draw.
+    tight = {"    backup_region: us-central1\n    nodes: 26": "    backup_region: us-central1\n    nodes: 1"}
     gcp_boot = "    node_boot_s: 180"
     assert reference().clouds["gcp"].node_boot_s == 180
-    base = drill_text(reference(), AWS_DOWN)
-    slow = drill_text(variant({gcp_boot: "    node_boot_s: 420"}), AWS_DOWN)
-    assert service(slow, "search") > service(base, "search")
-    # Each extra second of boot is a second of RTO: the pods wait for the nodes.
-    assert service(slow, "search") - service(base, "search") > 0.8 * (420 - 180)
+    for seed in (0, 3):
+        base = drill_text(variant(tight), AWS_DOWN, seed)
+        slow = drill_text(variant({**tight, gcp_boot: "    node_boot_s: 420"}), AWS_DOWN, seed)
+        # Each extra second of boot is a second of RTO: the pods wait for the nodes.
+        assert service(slow, "search") - service(base, "search") > 0.8 * (420 - 180), seed
 
 
 def test_without_failover_split_the_split_follows_surviving_capacity() -> None:
