@@ -358,7 +358,7 @@ def _merge(ds: DatastoreState, reports: list[_Report], now_s: float, params: Rep
     # one CopyState per copy, for the last.
     latest: dict[str, tuple[float, int, float, _Report]] = {}
     for rep in sorted(reports, key=_time_cloud):
-        t, cloud, role, acked, received, reachable = rep[0], rep[1], rep[2], rep[3], rep[4], rep[5]
+        t, cloud, role, acked, received, reachable, _, _ = rep
         seen = latest.get(cloud)
         if seen is not None:
             if t <= seen[0]:
@@ -389,9 +389,10 @@ def _merge(ds: DatastoreState, reports: list[_Report], now_s: float, params: Rep
         copies[cloud] = CopyState(_position(rep), last_advance, old.stalled if old else False)
     horizon = now_s - params.history_s
     # Keep the newest sample at or before the horizon so a gap just older than it still interpolates.
-    while len(history) > 2 and history[1][0] <= horizon:
-        history.pop(0)
-    history = history[-params.history_max :]
+    drop = 0
+    while len(history) - drop > 2 and history[drop + 1][0] <= horizon:
+        drop += 1
+    history = history[drop:][-params.history_max :]
     return replace(ds, primary=primary, newest_acked=newest, acked_history=tuple(history), copies=copies)
 
 

@@ -115,6 +115,9 @@ class DataModel:
         ]
         self.by_name = {s.name: s for s in self.stores}
         self.losses: list[Loss] = []
+        # sensors.replication's columns that only change with a primary: (primaries, names, clouds, roles).
+        self.layout: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...],
+                           tuple[Literal["primary", "replica"], ...]] | None = None
 
     def advance(self, t0: float, t1: float, load: dict[str, float], faults: FaultState) -> list[tuple[float, str]]:
         """Integrate writes and replication over [t0, t1); returns timeline notes (elections)."""
@@ -144,17 +147,22 @@ class DataModel:
                         st.sync_received_mb[c] = st.acked_mb
             elif st.mode == "async":
                 # Constant over the step: the link's delay and what flows in and out of each queue.
-                in_flight = min(st.acked_mb, st.pipeline_s() * st.rate_mb_s)
+                acked = st.acked_mb
+                in_flight = min(acked, st.pipeline_s() * st.rate_mb_s)
                 inflow = st.rate_mb_s * dt if writing else 0.0
+                full_drain = st.replication_mb_s * dt
+                backlog, received, primary = st.backlog_mb, st.received_mb, st.primary
                 for c in st.clouds:
-                    if c == st.primary:
+                    if c == primary:
                         continue
                     link = links[c]
-                    drain = st.replication_mb_s * dt if link else 0.0
-                    st.backlog_mb[c] = max(0.0, st.backlog_mb[c] + inflow - drain)
+                    b = backlog[c] + inflow - (full_drain if link else 0.0)
+                    b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
+                    backlog[c] = b
                     if link:
-                        held = st.acked_mb - st.backlog_mb[c] - in_flight
-                        st.received_mb[c] = max(st.received_mb[c], held)
+                        held = acked - b - in_flight
+                        if held > received[c]:
+                            received[c] = held
             else:
                 window = self._last_window(st, t1)
                 for c in st.clouds:

@@ -34,6 +34,8 @@ class RtoTracker:
         self.episodes: list[tuple[int, float, float]] = []  # (service, start, recovered_at)
 
     def update(self, t0: float, t1: float, good: BoolArray) -> None:
+        if not self._open.any() and good.all():
+            return  # nothing opens, nothing is open: the common steady step
         bad = ~good
         opening = bad & ~self._open
         for s in np.flatnonzero(opening):

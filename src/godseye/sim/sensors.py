@@ -162,28 +162,31 @@ def replication(t: float, data: DataModel, faults: FaultState) -> ReplicaPositio
     clouds = data.stores[0].clouds
     up = tuple(faults.cloud_up(c) for c in clouds)
     now_ms = int(t * 1000)
-    names: list[str] = []
-    where: list[str] = []
-    roles: list[Literal["primary", "replica"]] = []
+    key = tuple(st.primary for st in data.stores)
+    layout = data.layout
+    if layout is None or layout[0] != key:
+        # Which copy is where and in which role only changes with a promotion: built once per primaries.
+        names: list[str] = []
+        where: list[str] = []
+        roles: list[Literal["primary", "replica"]] = []
+        for st in data.stores:
+            names += [st.name] * len(st.clouds)
+            where += st.clouds
+            roles += ["primary" if c == st.primary else "replica" for c in st.clouds]
+        layout = data.layout = (key, tuple(names), tuple(where), tuple(roles))
     acked_col: list[int] = []
     held_col: list[int] = []
-    reachable: list[bool] = []
     for st in data.stores:
         primary = st.primary
         if st.mode == "batch":
             acked = now_ms
             synced = st.synced_at_s
-            held = [acked if c == primary else int(synced[c] * 1000) for c in st.clouds]
+            held_col += [acked if c == primary else int(synced[c] * 1000) for c in st.clouds]
         else:
             acked = int(st.acked_mb * MB)
             received = st.sync_received_mb if st.mode == "sync" else st.received_mb
-            held = [acked if c == primary else int(max(0.0, received[c]) * MB) for c in st.clouds]
-        n = len(st.clouds)
-        names += [st.name] * n
-        where += st.clouds
-        roles += ["primary" if c == primary else "replica" for c in st.clouds]
-        acked_col += [acked] * n
-        held_col += held
-        reachable += up
+            held_col += [acked if c == primary else int(max(0.0, received[c]) * MB) for c in st.clouds]
+        acked_col += [acked] * len(st.clouds)
     held_t = tuple(held_col)
-    return ReplicaPositions(t, tuple(names), tuple(where), tuple(roles), tuple(acked_col), held_t, held_t, tuple(reachable))
+    return ReplicaPositions(t, layout[1], layout[2], layout[3], tuple(acked_col), held_t, held_t,
+                            up * len(data.stores))
