@@ -336,7 +336,10 @@ def _reports(positions: Iterable[ReplicaPosition | ReplicaPositions], known: Map
                 obs.datastores, obs.clouds, obs.roles, obs.acked_pos, obs.received_pos, obs.replayed_pos, obs.reachable,
                 strict=True)):
             if name in known:
-                by_store.setdefault(name, []).append((t, cloud, role, acked, max(received, replayed), reachable, obs, i))
+                into = by_store.get(name)
+                if into is None:
+                    into = by_store[name] = []
+                into.append((t, cloud, role, acked, received if received >= replayed else replayed, reachable, obs, i))
     return by_store
 
 

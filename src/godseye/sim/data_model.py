@@ -126,21 +126,27 @@ class DataModel:
         for st in self.stores:
             st.rate_mb_s = st.write_mb_s * load.get(st.name, 1.0)
             primary_up = faults.cloud_up(st.primary)
-            if not primary_up and not st.frozen_lag_s:
-                st.frozen_lag_s = {c: st.lag_s(c, t0) for c in st.clouds}
-            if st.mode == "sync" and not primary_up and st.election_until_s is None:
-                st.election_until_s = t0 + LEASE_S
-            if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
-                at = st.election_until_s
-                notes += [(at, n) for n in self._elect(st, at, faults)]
-            if not primary_up and st.mode != "sync" and st.kind != "sql":
-                notes += [(t0, n) for n in self._writers_move(st, t0, faults)]
-            if faults.cloud_up(st.primary):
-                st.frozen_lag_s = {}
-            writing = st.writable(faults, t0) and not st.held
+            if not primary_up or st.election_until_s is not None:
+                if not primary_up and not st.frozen_lag_s:
+                    st.frozen_lag_s = {c: st.lag_s(c, t0) for c in st.clouds}
+                if st.mode == "sync" and not primary_up and st.election_until_s is None:
+                    st.election_until_s = t0 + LEASE_S
+                if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
+                    at = st.election_until_s
+                    notes += [(at, n) for n in self._elect(st, at, faults)]
+                if not primary_up and st.mode != "sync" and st.kind != "sql":
+                    notes += [(t0, n) for n in self._writers_move(st, t0, faults)]
+                if faults.cloud_up(st.primary):
+                    st.frozen_lag_s = {}
+            elif st.frozen_lag_s:
+                st.frozen_lag_s = {}  # the steady case: primary up, no election pending
+            links = st.links(faults)
+            # Store.writable, inlined (the hot path): no election under way, primary up, a majority for sync.
+            until = st.election_until_s
+            writing = (not st.held and (until is None or not t0 < until) and faults.cloud_up(st.primary)
+                       and (st.mode != "sync" or sum(links.values()) * 2 > len(st.clouds)))
             if writing:
                 st.acked_mb += st.rate_mb_s * dt
-            links = st.links(faults)
             if st.mode == "sync":
                 for c in st.clouds:
                     if c != st.primary and links[c]:
