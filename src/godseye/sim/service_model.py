@@ -15,7 +15,7 @@ out, or has no ready pod. Requests are not retried at the edge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -35,11 +35,14 @@ class ServiceParams:
     pod_rps: FloatArray
     service_time_ms: FloatArray
     p99_sla_ms: FloatArray
+    # Derived once (evaluate runs every turn): the M/M/1 latency scale and the SLA bound as compared.
+    k_ms: FloatArray = field(init=False, repr=False, compare=False)
+    sla_bound_ms: FloatArray = field(init=False, repr=False, compare=False)
 
-    @property
-    def k_ms(self) -> FloatArray:
-        result: FloatArray = (self.p99_sla_ms - self.service_time_ms) * (1 - RATED_UTILIZATION) / RATED_UTILIZATION
-        return result
+    def __post_init__(self) -> None:
+        k: FloatArray = (self.p99_sla_ms - self.service_time_ms) * (1 - RATED_UTILIZATION) / RATED_UTILIZATION
+        object.__setattr__(self, "k_ms", k)
+        object.__setattr__(self, "sla_bound_ms", self.p99_sla_ms + 1e-9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ def evaluate(params: ServiceParams, offered: FloatArray, ready: FloatArray, aliv
     p99 = params.service_time_ms + params.k_ms * uc / (1.0 - uc)
     # A dead endpoint has no latency of its own; report the SLA breach the client sees (a timeout).
     p99 = np.where(ok, p99, np.inf)
-    in_sla = np.where(p99 <= params.p99_sla_ms + 1e-9, served, 0.0)
+    in_sla = np.where(p99 <= params.sla_bound_ms, served, 0.0)
     # CPU as an HPA sees it: 100% is a pod serving pod_rps; it cannot go past saturation.
     cpu = np.where(ok, np.minimum(u, 1.0) / RATED_UTILIZATION, 0.0)
     return Served(offered, served, failed, p99, cpu, in_sla)
