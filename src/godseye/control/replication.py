@@ -383,7 +383,8 @@ def _merge(ds: DatastoreState, reports: list[_Report], now_s: float, params: Rep
             # reference from now on (what the old one acknowledged beyond them is already lost).
             newest, history = acked, []
         primary = cloud
-        newest = max(newest, acked)
+        if acked > newest:
+            newest = acked
         # Every report is kept, idle ones included, so that a gap is dated by when the primary
         # really acknowledged it rather than spread over an idle stretch.
         history.append((t, newest))

@@ -148,9 +148,10 @@ class DataModel:
             if writing:
                 st.acked_mb += st.rate_mb_s * dt
             if st.mode == "sync":
+                primary, acked, sync_received = st.primary, st.acked_mb, st.sync_received_mb
                 for c in st.clouds:
-                    if c != st.primary and links[c]:
-                        st.sync_received_mb[c] = st.acked_mb
+                    if c != primary and links[c]:
+                        sync_received[c] = acked
             elif st.mode == "async":
                 # Constant over the step: the link's delay and what flows in and out of each queue.
                 acked = st.acked_mb
