@@ -4,14 +4,13 @@ replication watch: level under load, and a stalled stream caught once it exceeds
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from godseye.live.datasync.watch import run_watch
-from godseye.live.paths import cloud_address
+from godseye.live.paths import free_port_block
 
 pytestmark = [
     pytest.mark.live,
@@ -20,22 +19,10 @@ pytestmark = [
 ]
 
 
-def _free_port(start: int) -> int:
-    for base in range(start, start + 300, 10):
-        try:
-            for i in range(3):
-                with socket.socket() as sock:
-                    sock.bind((cloud_address(i, 1), base + i))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError(f"no free ports from {start}")
-
-
 @pytest.mark.timeout(90)
 def test_streams_and_objects_within_target_then_stall_caught() -> None:
     root = Path(tempfile.mkdtemp(prefix="godseye-datasync-test-"))
-    ports = [_free_port(26379)]
+    ports = [free_port_block(26379, span=300)]
     try:
         calm = run_watch(root / "calm", seconds=5.0, rate_per_s=200.0, window_s=1.0, redis_port=ports[0])
         assert calm["stream"]["events_acked"] > 500
@@ -45,7 +32,7 @@ def test_streams_and_objects_within_target_then_stall_caught() -> None:
         # Batches every second: a copy is never more than a window (plus one sync) behind.
         assert all(v["lag_s_max"] < 3.0 for k, v in calm["lag"].items() if k.startswith("product-media/"))
 
-        ports.append(_free_port(26379))
+        ports.append(free_port_block(26379, span=300))
         stalled = run_watch(root / "stalled", seconds=14.0, rate_per_s=200.0, window_s=1.0, stall=("gcp", "azure"),
                             redis_port=ports[1])
         assert stalled["stream"]["breached"] is True

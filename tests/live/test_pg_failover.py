@@ -7,7 +7,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -18,8 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from godseye.live.paths import cloud_address
-from godseye.live.pg.cluster import CLOUDS, Triplet, cluster_pids
+from godseye.live.paths import free_port_block
+from godseye.live.pg.cluster import Triplet, cluster_pids
 from godseye.live.pg.orders import OrdersStore
 from godseye.live.pg.pointer import read_pointer, write_pointer
 from godseye.live.pg.write_check import Fault, run_check
@@ -31,25 +30,12 @@ pytestmark = [
 ]
 
 
-def _free_base_port(start: int) -> int:
-    """Three consecutive ports free on the clouds' addresses: another test run may hold the usual ones."""
-    for base in range(start, start + 400, 10):
-        try:
-            for i, _ in enumerate(CLOUDS):
-                with socket.socket() as sock:
-                    sock.bind((cloud_address(i, 1), base + i))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError(f"no free ports from {start}")
-
-
 @pytest.fixture(scope="module")
 def triplet() -> Iterator[Triplet]:
     # The postgres user must reach the data directories: pytest's tmp_path is private to root.
     root = Path(tempfile.mkdtemp(prefix="godseye-pg-test-"))
     root.chmod(0o755)
-    t = Triplet(root / "pg", base_port=_free_base_port(26432))
+    t = Triplet(root / "pg", base_port=free_port_block(26432))
     try:
         t.up()
         yield t
@@ -167,7 +153,7 @@ def test_primary_acknowledges_only_once_another_cloud_has_it(triplet: Triplet) -
 def test_down_leaves_no_process_even_when_paused() -> None:
     root = Path(tempfile.mkdtemp(prefix="godseye-pg-test-"))
     root.chmod(0o755)
-    t = Triplet(root / "pg", base_port=_free_base_port(26932))
+    t = Triplet(root / "pg", base_port=free_port_block(26932))
     try:
         t.up()
         t.pause("aws")
@@ -187,7 +173,7 @@ def test_second_failure_right_after_the_first_loses_nothing() -> None:
     with no standby left, so it acknowledges nothing until gcp returns and follows it."""
     root = Path(tempfile.mkdtemp(prefix="godseye-pg-test-"))
     root.chmod(0o755)
-    t = Triplet(root / "pg", base_port=_free_base_port(27032))
+    t = Triplet(root / "pg", base_port=free_port_block(27032))
     try:
         t.up()
         report = run_check(t, "kill", warmup_s=2.0, after_s=2.0, second=True)
