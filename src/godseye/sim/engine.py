@@ -4,7 +4,8 @@ Each turn of the loop: apply what is due now (fault changes, nodes and pods read
 propagation delay has passed), send the plane what it may observe now (probe rounds, samples after
 the metrics lag, node pools, replication positions), let the plane step if it was told something
 or asked to wake up, carry out its actions, then jump to the next moment anything can happen and
-integrate requests over the jump with the rates of the current state (rate x dt). Steady stretches
+integrate requests over the jump with the rates of the current state and the offered load at the
+jump's midpoint (rate x dt). Steady stretches
 are skipped: probe rounds stop once every outcome has been reported unchanged long enough for the
 health controller's thresholds, and restart on the first change.
 """
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from godseye.control.actions import (
     Action,
@@ -137,11 +139,10 @@ class Engine:
         shown = -1.0
         for _ in range(self.config.max_turns):
             self._apply_due(t)
-            state = self._evaluate(t)
             told = False
             self._refresh_outcome()
             if t >= probe_next - 1e-9:
-                told |= self._probe_round(t, state)
+                told |= self._probe_round(t)
                 probe_next = t + self.probe_interval_s
             if t >= sample_next - 1e-9:
                 self._sample(t)
@@ -157,13 +158,14 @@ class Engine:
                 self._act(self.plane.step(t))
                 asked = self.plane.next_wakeup_s()
                 wake = asked if asked is not None and asked > t else math.inf
-                state = self._evaluate(t)
                 self._refresh_outcome()
             if t >= duration:
                 break
             while bends and bends[0] <= t:
                 bends.popleft()
-            nxt = [duration, sample_next, wake, t + self.config.max_step_s]
+            # The plane's wake-up is kept apart: replication polls inside the jump usually move it later
+            # (a trailing copy that advanced is not stalling), and then the jump goes on past it.
+            nxt = [duration, sample_next, t + self.config.max_step_s]
             if self._probing():
                 nxt.append(probe_next)
             if self.changes:
@@ -177,11 +179,10 @@ class Engine:
             for other in (self.world.next_event_s(), self.data.next_event_s()):
                 if other is not None and other > t:
                     nxt.append(other)
-            t_next = max(min(nxt), t + 1e-6)
+            t_next, wake = self._integrate(t, max(min(nxt), t + 1e-6), wake)
             if not self._probing():
                 # Keep probe rounds on their grid while they are skipped.
                 probe_next += math.ceil(max(0.0, t_next - probe_next) / self.probe_interval_s) * self.probe_interval_s
-            t_next, wake = self._integrate(t, t_next, state, wake)
             t = min(t_next, duration)
             self.events += 1
             if progress is not None and t - shown >= duration / 200:
@@ -215,32 +216,43 @@ class Engine:
             self.weights[s] = [w.get(c, 0) for c in self.clouds]
             self.rec.note(at, "edge", f"{self.services[s]} weights in effect at the edge", {"service": self.services[s]})
 
-    def _evaluate(self, t: float) -> Served:
-        if self._fault_version != self.faults.version:
-            self._fault_version = self.faults.version
-            self._out_mask = np.array([[self.faults.endpoint_out(c, s) for c in self.clouds] for s in self.services],
-                                      dtype=np.bool_).reshape(self.placed.shape)
-        offered = self.traffic.offered(t)
+    def _evaluate(self, t: float, load_at: float | None = None) -> Served:
+        """Every endpoint as it stands at t, with the offered load of `load_at` (default t)."""
+        out = self._endpoints_out()
+        offered = self.traffic.offered(t if load_at is None else load_at)
         store_ok = np.ones(len(self.services), dtype=np.bool_)
         for name, users in self.sync_users.items():
             if not self.data.by_name[name].writable(self.faults, t):
                 store_ok[users] = False
         up = np.array(self.world.up, dtype=np.bool_)
-        alive = up[None, :] & ~self._out_mask & store_ok[:, None]
+        alive = up[None, :] & ~out & store_ok[:, None]
         return evaluate(self.params, offered[:, None] * self.weights / 100.0, self.world.pods_ready.astype(np.float64), alive)
 
-    def _integrate(self, t0: float, t1: float, st: Served, wake: float) -> tuple[float, float]:
-        """Integrate requests and data over [t0, t1]; returns where it stopped and the plane's wake-up.
+    def _endpoints_out(self) -> npt.NDArray[np.bool_]:
+        """(service, cloud) endpoints a service outage took out, kept until the faults change."""
+        if self._fault_version != self.faults.version:
+            self._fault_version = self.faults.version
+            self._out_mask = np.array([[self.faults.endpoint_out(c, s) for c in self.clouds] for s in self.services],
+                                      dtype=np.bool_).reshape(self.placed.shape)
+        return self._out_mask
 
+    def _integrate(self, t0: float, t1: float, wake: float) -> tuple[float, float]:
+        """Integrate requests and data over [t0, min(t1, wake)]; returns where it stopped and the plane's wake-up.
+
+        Nothing but the offered load changes inside a jump (every other change is an event that ends
+        one), so the jump is evaluated once, with the load at its midpoint: a ramp is then followed
+        without lag however long the jump, and results do not depend on where turns fall.
         Replication polls inside the jump are taken without a turn of their own: rates are constant
-        over the jump, so the data model is advanced poll by poll and read at each. A poll may tell
-        the plane something it wants to act on at once (see `Plane.next_wakeup_s`): the jump then
-        ends at that poll, so the plane steps there.
+        over the jump, so the data model is advanced poll by poll and read at each. Each poll may move
+        the plane's wake-up (see `Plane.next_wakeup_s`): later (a trailing copy advanced, so its stall
+        deadline moved), and the jump goes on towards t1; or to now, and the jump ends at that poll
+        (re-evaluated at the midpoint of what remains) so the plane steps there.
         """
+        st = self._evaluate(t0, 0.5 * (t0 + t1))
         offered = st.offered.sum(axis=1)
         load = dict(zip(self.platform.datastores, ((self.uses @ offered) / self.uses_base).tolist(), strict=True))
-        a, end = t0, t1
-        while self._repl_next <= t1 + 1e-9:
+        a, end = t0, max(min(t1, wake), t0 + 1e-6)
+        while self._repl_next <= end + 1e-9:
             self._advance_data(a, self._repl_next, load)
             a = self._repl_next
             self._poll_replication(a)
@@ -248,8 +260,12 @@ class Engine:
             if wake <= a + 1e-9:
                 end = a
                 break
+            end = max(min(t1, wake), t0 + 1e-6)
         if a < end:
             self._advance_data(a, end, load)
+        if end < t1:
+            st = self._evaluate(t0, 0.5 * (t0 + end))
+            offered = st.offered.sum(axis=1)
         dt = end - t0
         self.counters.add(dt, offered, st.failed.sum(axis=1))
         good = st.in_sla.sum(axis=1) >= self.good_ratio * offered - 1e-9
@@ -292,18 +308,18 @@ class Engine:
             return
         self._outcome_version = version
         placed = self.placed | (self.world.pods_desired > 0)
-        ok, hung = sensors.probe_outcomes(self.world, self.faults, placed, self._out_mask)
+        ok, hung = sensors.probe_outcomes(self.world, self.faults, placed, self._endpoints_out())
         key = ok.tobytes() + hung.tobytes() + placed.tobytes()
         if key != self._outcome_key:
             self._outcome_key, self._steady_rounds = key, 0
         self._outcome = (ok, hung, placed)
 
-    def _probe_round(self, t: float, state: Served) -> bool:
+    def _probe_round(self, t: float) -> bool:
         if not self._probing():
             return False
         self._steady_rounds += 1
         ok, hung, placed = self._outcome
-        latency = np.minimum(state.p99_ms, sensors.CLIENT_TIMEOUT_MS)
+        latency = np.minimum(self._evaluate(t).p99_ms, sensors.CLIENT_TIMEOUT_MS)
         for obs in sensors.probes(t, self.world, ok, hung, placed,
                                   self.platform.edge.health_check.timeout_s, latency):
             self.plane.observe(obs)
