@@ -43,7 +43,7 @@ from godseye.sim.metrics import Counters, RtoTracker
 from godseye.sim.plane_port import PlaneFactory
 from godseye.sim.recorder import Recorder
 from godseye.sim.result import DrillResult
-from godseye.sim.service_model import Served, ServiceParams, evaluate
+from godseye.sim.service_model import SUMMED, Endpoints, Served, ServiceParams, evaluate_on
 from godseye.sim.traffic import TrafficModel
 from godseye.sim.world import World, initial_nodes, initial_pods
 from godseye.spec.models import Platform
@@ -124,7 +124,10 @@ class Engine:
         self._steady_rounds = 0
         self._fault_version = -1
         self._out_mask = np.zeros_like(self.placed)
-        self._sums = {k: np.zeros(self.placed.shape) for k in ("offered", "served", "busy", "p99")}
+        # Offered, served, p99 and CPU (the first rows of `Served.grid`) integrated since the last sample.
+        self._sums = np.zeros((SUMMED, *self.placed.shape))
+        self._ep_key: tuple[int, int, bytes] | None = None
+        self._ep: Endpoints | None = None
         self._sum_from = 0.0
         self._repl_next = 0.0
         self._changes = sensors.ChangeFilter()
@@ -218,15 +221,22 @@ class Engine:
 
     def _evaluate(self, t: float, load_at: float | None = None) -> Served:
         """Every endpoint as it stands at t, with the offered load of `load_at` (default t)."""
-        out = self._endpoints_out()
         offered = self.traffic.offered(t if load_at is None else load_at)
+        return evaluate_on(self.params, self._endpoints(t), offered[:, None] * self.weights / 100.0)
+
+    def _endpoints(self, t: float) -> Endpoints:
+        """Ready pods and what is alive, prepared for evaluation; rebuilt only when they change."""
+        out = self._endpoints_out()
         store_ok = np.ones(len(self.services), dtype=np.bool_)
         for name, users in self.sync_users.items():
             if not self.data.by_name[name].writable(self.faults, t):
                 store_ok[users] = False
-        up = np.array(self.world.up, dtype=np.bool_)
-        alive = up[None, :] & ~out & store_ok[:, None]
-        return evaluate(self.params, offered[:, None] * self.weights / 100.0, self.world.pods_ready.astype(np.float64), alive)
+        key = (self.world.version, self.faults.version, store_ok.tobytes())
+        if self._ep is None or key != self._ep_key:
+            up = np.array(self.world.up, dtype=np.bool_)
+            alive = up[None, :] & ~out & store_ok[:, None]
+            self._ep_key, self._ep = key, Endpoints.of(self.params, self.world.pods_ready.astype(np.float64), alive)
+        return self._ep
 
     def _endpoints_out(self) -> npt.NDArray[np.bool_]:
         """(service, cloud) endpoints a service outage took out, kept until the faults change."""
@@ -270,10 +280,7 @@ class Engine:
         self.counters.add(dt, offered, st.failed.sum(axis=1))
         good = st.in_sla.sum(axis=1) >= self.good_ratio * offered - 1e-9
         self.rto.update(t0, end, good)
-        self._sums["offered"] += st.offered * dt
-        self._sums["served"] += st.served * dt
-        self._sums["busy"] += st.utilization * dt
-        self._sums["p99"] += np.minimum(st.p99_ms, sensors.CLIENT_TIMEOUT_MS) * dt
+        self._sums += st.grid[:SUMMED] * dt
         return end, wake
 
     def _advance_data(self, t0: float, t1: float, load: dict[str, float]) -> None:
@@ -319,7 +326,7 @@ class Engine:
             return False
         self._steady_rounds += 1
         ok, hung, placed = self._outcome
-        latency = np.minimum(self._evaluate(t).p99_ms, sensors.CLIENT_TIMEOUT_MS)
+        latency = self._evaluate(t).p99_ms
         for obs in sensors.probes(t, self.world, ok, hung, placed,
                                   self.platform.edge.health_check.timeout_s, latency):
             self.plane.observe(obs)
@@ -331,15 +338,14 @@ class Engine:
         lag = self.platform.autoscaling.metrics_lag_s
         placed = self.placed | (self.world.pods_desired > 0)
         if span > 0:
-            for obs in sensors.samples(t, self.world, placed, self._sums, span, self.world.up, self._grid,
+            for obs in sensors.samples(t, self.world, placed, self._sums, span, self._grid,
                                        self._split_grid):
                 self.outbox.append((t + lag, obs))
             self.rec.sample(t, self._sums, self.world)
         for obs in sensors.node_pools(t, self.world, self._changes):
             self.plane.observe(obs)
             self.events += 1
-        for arr in self._sums.values():
-            arr.fill(0.0)
+        self._sums.fill(0.0)
         self._sum_from = t
 
     # -- actions -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from godseye.sim.result import (
     SteeringChange,
     TimelineEntry,
 )
+from godseye.sim.service_model import OFFERED, SERVED
 from godseye.sim.world import World
 from godseye.spec.scenario import CloudOutage, Scenario
 
@@ -43,6 +44,9 @@ class Recorder:
         self._share_max = np.zeros(len(clouds))
         self._nodes_max = np.zeros(len(clouds), dtype=np.int64)
         self._pods_max = np.zeros(len(clouds), dtype=np.int64)
+        self._world_version = -1
+        self._world_pods: tuple[int, ...] = ()
+        self._world_nodes: tuple[int, ...] = ()
 
     def note(self, t: float, actor: str, event: str, detail: dict[str, DetailValue]) -> None:
         self.timeline.append(TimelineEntry(round(t, 3), actor, event, detail))
@@ -72,25 +76,31 @@ class Recorder:
             self.note(t, c, f"{self.services[s]}: {int(world.pods_ready[s, j])} pods ready in {c}",
                       {"service": self.services[s], "ready": int(world.pods_ready[s, j])})
 
-    def sample(self, t: float, sums: dict[str, FloatArray], world: World) -> None:
-        served = sums["served"].sum(axis=0)
+    def sample(self, t: float, sums: FloatArray, world: World) -> None:
+        """One point of the series from `sums` (offered, served, ... integrated since the last point)."""
+        served = sums[SERVED].sum(axis=0)
         total = float(served.sum())
-        share = tuple(float(x) / total if total > 0 else 0.0 for x in served)
-        span_offered = float(sums["offered"].sum())
-        pods = world.pods_ready.sum(axis=0)
-        vcpu = (world.pods_ready * world.pod_vcpu[:, None]).sum(axis=0)
-        all_vcpu = float(vcpu.sum())
-        if all_vcpu > 0:
-            self._share_max = np.maximum(self._share_max, vcpu / all_vcpu)
-        self._nodes_max = np.maximum(self._nodes_max, world.nodes_ready)
-        self._pods_max = np.maximum(self._pods_max, pods)
+        share = tuple(x / total if total > 0 else 0.0 for x in served.tolist())
+        span_offered = float(sums[OFFERED].sum())
+        if world.version != self._world_version:
+            # Pods and nodes only move with the world: their per-cloud figures are kept until it changes.
+            self._world_version = world.version
+            pods = world.pods_ready.sum(axis=0)
+            vcpu = (world.pods_ready * world.pod_vcpu[:, None]).sum(axis=0)
+            all_vcpu = float(vcpu.sum())
+            if all_vcpu > 0:
+                self._share_max = np.maximum(self._share_max, vcpu / all_vcpu)
+            self._nodes_max = np.maximum(self._nodes_max, world.nodes_ready)
+            self._pods_max = np.maximum(self._pods_max, pods)
+            self._world_pods = tuple(pods.tolist())
+            self._world_nodes = tuple(world.nodes_ready.tolist())
         span = (t - self._t[-1]) if self._t else 0.0
         self._t.append(round(t, 3))
         self._share.append(share)
-        self._pods.append(tuple(int(x) for x in pods))
-        self._nodes.append(tuple(int(x) for x in world.nodes_ready))
+        self._pods.append(self._world_pods)
+        self._nodes.append(self._world_nodes)
         self._offered.append(span_offered / span if span > 0 else 0.0)
-        self._failed.append(float(sums["offered"].sum() - sums["served"].sum()) / span if span > 0 else 0.0)
+        self._failed.append(float(sums[OFFERED].sum() - sums[SERVED].sum()) / span if span > 0 else 0.0)
 
     def result(self, scenario: Scenario, platform: str, seed: int, rto: list[float | None], counters: Counters,
                data: DataModel, events: int) -> DrillResult:

@@ -30,14 +30,12 @@ from godseye.control.observations import (
 )
 from godseye.sim.data_model import MB, DataModel
 from godseye.sim.faults import FaultState
-from godseye.sim.service_model import RATED_UTILIZATION, SATURATED_U
+from godseye.sim.service_model import CLIENT_TIMEOUT_MS, CPU, OFFERED, P99, RATED_UTILIZATION, SATURATED_U, SERVED
 from godseye.sim.world import World
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
-# What a client waits at most; a dead endpoint's p99 is reported as this.
-CLIENT_TIMEOUT_MS = 30_000.0
 CHANGE_TOLERANCE = 0.02
 HEARTBEAT_S = 300.0
 
@@ -50,9 +48,9 @@ class ChangeFilter:
 
     def passes(self, key: object, t: float, values: tuple[float, ...]) -> bool:
         prev = self._last.get(key)
-        if prev is not None and t - prev[0] < HEARTBEAT_S and all(
+        if prev is not None and t - prev[0] < HEARTBEAT_S and (values == prev[1] or all(
             abs(a - b) <= CHANGE_TOLERANCE * max(abs(a), abs(b), 1.0) for a, b in zip(values, prev[1], strict=True)
-        ):
+        )):
             return False
         self._last[key] = (t, values)
         return True
@@ -97,58 +95,72 @@ def probes(t: float, world: World, ok: BoolArray, hung: BoolArray, placed: BoolA
 
 
 class SampleFilter:
-    """ChangeFilter for the (service, cloud) grid at once, in numpy: the hot path of big platforms."""
+    """ChangeFilter for the (service, cloud) grid at once, in numpy: the hot path of big platforms.
+
+    Values are never negative (rates, latencies, utilisation, pods), which spares the absolute values
+    of the tolerance; a cell never passed yet holds -inf, which differs from any value.
+    """
 
     def __init__(self, rows: int, shape: tuple[int, int]) -> None:
-        self._last = np.full((rows, *shape), np.nan)
+        self._last = np.full((rows, *shape), -np.inf)
         self._when = np.full(shape, -np.inf)
 
     def changed(self, t: float, values: FloatArray, candidates: BoolArray) -> BoolArray:
         last = self._last
-        differs = (np.abs(values - last) > CHANGE_TOLERANCE * np.maximum(np.maximum(np.abs(values), np.abs(last)), 1.0))
-        mask: BoolArray = candidates & (differs.any(axis=0) | np.isnan(last[0]) | (t - self._when >= HEARTBEAT_S))
-        self._last[:, mask] = values[:, mask]
-        self._when[mask] = t
+        tolerance = np.maximum(np.maximum(values, last), 1.0)
+        tolerance *= CHANGE_TOLERANCE
+        differs = np.abs(values - last) > tolerance
+        mask: BoolArray = candidates & (differs.any(axis=0) | (t - self._when >= HEARTBEAT_S))
+        if mask.any():
+            last[:, mask] = values[:, mask]
+            self._when[mask] = t
         return mask
 
 
-def samples(t: float, world: World, placed: BoolArray, sums: dict[str, FloatArray], span_s: float,
-            cloud_up: list[bool], grid: SampleFilter, split_grid: SampleFilter) -> list[Observation]:
+def samples(t: float, world: World, placed: BoolArray, sums: FloatArray, span_s: float,
+            grid: SampleFilter, split_grid: SampleFilter) -> list[Observation]:
+    """Samples and served splits that moved, from `sums`: offered, served, p99 and CPU integrated over
+    the last `span_s` (the first rows of `service_model.Served.grid`)."""
     out: list[Observation] = []
-    span = max(span_s, 1e-9)
-    offered = sums["offered"] / span
-    served = sums["served"] / span
-    util = sums["busy"] / span
-    p99 = np.minimum(sums["p99"] / span, CLIENT_TIMEOUT_MS)
-    ready = np.where(np.array(cloud_up, dtype=np.bool_)[None, :], world.pods_ready, 0).astype(np.float64)
-    values = np.stack([offered, served, offered - served, p99, util, ready])
-    u = np.minimum(util * RATED_UTILIZATION, SATURATED_U)
-    queue = ready * u / (1.0 - u)  # M/M/1 mean number in system, per pod, summed
+    values = np.empty((6, *placed.shape))
+    # ServiceSample's order: offered, served, failed, p99, utilization, ready pods.
+    np.divide(sums[OFFERED], max(span_s, 1e-9), out=values[0])
+    np.divide(sums[SERVED], max(span_s, 1e-9), out=values[1])
+    np.subtract(values[0], values[1], out=values[2])
+    np.divide(sums[P99], max(span_s, 1e-9), out=values[3])
+    np.minimum(values[3], CLIENT_TIMEOUT_MS, out=values[3])
+    np.divide(sums[CPU], max(span_s, 1e-9), out=values[4])
+    # A cloud that is down reports no ready pods.
+    np.multiply(world.pods_ready, np.array(world.up, dtype=np.bool_), out=values[5])
     rows, cols = np.nonzero(grid.changed(t, values, placed))
-    # Pull the chosen cells out as plain Python numbers in one go: indexing numpy scalars one by one
-    # is what a 1,000-service platform would otherwise spend its time on.
-    picked = values[:, rows, cols].T.tolist()
-    queues = queue[rows, cols].tolist()
-    clouds, services = world.clouds, world.services
-    for (o, sv, f, p, u_, r), q, s, j in zip(picked, queues, rows.tolist(), cols.tolist(), strict=True):
-        out.append(ServiceSample(t, clouds[j], services[s], o, sv, f, p, u_, q, int(r), window_s=span_s))
-    totals = sums["served"].sum(axis=1)
+    if len(rows):
+        # Pull the chosen cells out as plain Python numbers in one go: indexing numpy scalars one by one
+        # is what a 1,000-service platform would otherwise spend its time on.
+        picked = values[:, rows, cols]
+        u = np.minimum(picked[4] * RATED_UTILIZATION, SATURATED_U)
+        queues = (picked[5] * u / (1.0 - u)).tolist()  # M/M/1 mean number in system, per pod, summed
+        clouds, services = world.clouds, world.services
+        for (o, sv, f, p, u_, r), q, s, j in zip(picked.T.tolist(), queues, rows.tolist(), cols.tolist(), strict=True):
+            out.append(ServiceSample(t, clouds[j], services[s], o, sv, f, p, u_, q, int(r), window_s=span_s))
+    totals = sums[SERVED].sum(axis=1)
     served_any = totals > 0
-    shares = sums["served"] / np.where(served_any, totals, 1.0)[:, None]
+    shares = sums[SERVED] / np.where(served_any, totals, 1.0)[:, None]
     # Shares are fractions: compared as percents, so a 2% tolerance is about one percent point.
     moved = split_grid.changed(t, (shares * 100).T[:, :, None], served_any[:, None])[:, 0]
-    for k in np.flatnonzero(moved).tolist():
-        out.append(ServedSplit(t, services[k], dict(zip(clouds, shares[k].tolist(), strict=True))))
+    if moved.any():
+        for k in np.flatnonzero(moved).tolist():
+            out.append(ServedSplit(t, world.services[k], dict(zip(world.clouds, shares[k].tolist(), strict=True))))
     return out
 
 
 def node_pools(t: float, world: World, changes: ChangeFilter) -> list[Observation]:
     out: list[Observation] = []
-    for j, c in enumerate(world.clouds):
-        status = NodePoolStatus(t, c, int(world.nodes_ready[j]), int(world.nodes_requested[j]), world.effective_max_nodes(j))
+    for j, (c, ready, requested) in enumerate(zip(world.clouds, world.nodes_ready.tolist(), world.nodes_requested.tolist(),
+                                                  strict=True)):
+        most = world.effective_max_nodes(j)
         # Node counts are exact: any change passes (a tolerance of 0 on integers).
-        if changes.passes(("pool", j), t, (status.nodes_ready * 1e3, status.nodes_requested * 1e3, status.max_nodes * 1e3)):
-            out.append(status)
+        if changes.passes(("pool", j), t, (ready * 1e3, requested * 1e3, most * 1e3)):
+            out.append(NodePoolStatus(t, c, ready, requested, most))
     return out
 
 

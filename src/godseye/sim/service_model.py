@@ -26,6 +26,8 @@ BoolArray = npt.NDArray[np.bool_]
 RATED_UTILIZATION = 0.8
 # Utilisation at which the p99 formula is evaluated when the endpoint is saturated.
 SATURATED_U = 0.999
+# What a client waits at most: a dead endpoint's p99, and the ceiling of any p99 the twin reports.
+CLIENT_TIMEOUT_MS = 30_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,29 +48,83 @@ class ServiceParams:
 
 
 @dataclass(frozen=True, slots=True)
-class Served:
-    """One evaluation of every endpoint, arrays of shape (services, clouds)."""
+class Endpoints:
+    """What evaluation needs from the pods and faults, which change far less often than the load."""
 
-    offered: FloatArray
-    served: FloatArray
-    failed: FloatArray
-    p99_ms: FloatArray
-    utilization: FloatArray  # CPU relative to pod_rps (1.0 = pod_rps), at most 1 / RATED_UTILIZATION
-    in_sla: FloatArray  # served requests whose endpoint p99 is within the service's SLA
+    saturation: FloatArray  # rps at which each endpoint saturates
+    divisor: FloatArray  # saturation, kept away from 0 for the division
+    idle: BoolArray  # no saturation at all (no ready pod)
+    ok: FloatArray  # 1.0 where the endpoint serves (alive, with a ready pod), else 0.0
+
+    @classmethod
+    def of(cls, params: ServiceParams, ready: FloatArray, alive: BoolArray) -> Endpoints:
+        saturation = ready * params.pod_rps / RATED_UTILIZATION
+        return cls(saturation, np.maximum(saturation, 1e-12), ~(saturation > 0), (alive & (ready > 0)).astype(np.float64))
+
+
+# Rows of `Served.grid`; the first SUMMED rows are what the engine integrates over time for samples.
+OFFERED, SERVED, P99, CPU, FAILED, IN_SLA = range(6)
+SUMMED = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One evaluation of every endpoint: `grid` stacks arrays of shape (services, clouds), rows above."""
+
+    grid: FloatArray
+
+    @property
+    def offered(self) -> FloatArray:
+        return self.grid[OFFERED]
+
+    @property
+    def served(self) -> FloatArray:
+        return self.grid[SERVED]
+
+    @property
+    def failed(self) -> FloatArray:
+        return self.grid[FAILED]
+
+    @property
+    def p99_ms(self) -> FloatArray:
+        """p99 latency, at most CLIENT_TIMEOUT_MS (what a dead endpoint shows)."""
+        return self.grid[P99]
+
+    @property
+    def utilization(self) -> FloatArray:
+        """CPU relative to pod_rps (1.0 = pod_rps), at most 1 / RATED_UTILIZATION."""
+        return self.grid[CPU]
+
+    @property
+    def in_sla(self) -> FloatArray:
+        """Served requests whose endpoint p99 is within the service's SLA."""
+        return self.grid[IN_SLA]
 
 
 def evaluate(params: ServiceParams, offered: FloatArray, ready: FloatArray, alive: BoolArray) -> Served:
-    saturation = ready * params.pod_rps / RATED_UTILIZATION
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.where(saturation > 0, offered / np.maximum(saturation, 1e-12), np.where(offered > 0, np.inf, 0.0))
-    ok = alive & (ready > 0)
-    served = np.where(ok, np.minimum(offered, saturation), 0.0)
-    failed = offered - served
+    return evaluate_on(params, Endpoints.of(params, ready, alive), offered)
+
+
+def evaluate_on(params: ServiceParams, ep: Endpoints, offered: FloatArray) -> Served:
+    """`evaluate` with the endpoints prepared (the engine keeps them while pods and faults stand still).
+
+    Written into one preallocated grid, a few vector operations a turn: this runs at every jump.
+    """
+    grid = np.empty((6, *offered.shape))
+    grid[OFFERED] = offered
+    u = offered / ep.divisor
+    if ep.idle.any():
+        u[ep.idle] = np.where(offered[ep.idle] > 0, np.inf, 0.0)
+    served = np.minimum(offered, ep.saturation, out=grid[SERVED])
+    served *= ep.ok
+    np.subtract(offered, served, out=grid[FAILED])
     uc = np.minimum(u, SATURATED_U)
     p99 = params.service_time_ms + params.k_ms * uc / (1.0 - uc)
-    # A dead endpoint has no latency of its own; report the SLA breach the client sees (a timeout).
-    p99 = np.where(ok, p99, np.inf)
-    in_sla = np.where(p99 <= params.sla_bound_ms, served, 0.0)
+    # A dead endpoint has no latency of its own: it shows the timeout the client sees.
+    np.copyto(grid[P99], np.where(ep.ok > 0, np.minimum(p99, CLIENT_TIMEOUT_MS), CLIENT_TIMEOUT_MS))
+    np.multiply(served, p99 <= params.sla_bound_ms, out=grid[IN_SLA])
     # CPU as an HPA sees it: 100% is a pod serving pod_rps; it cannot go past saturation.
-    cpu = np.where(ok, np.minimum(u, 1.0) / RATED_UTILIZATION, 0.0)
-    return Served(offered, served, failed, p99, cpu, in_sla)
+    cpu = np.minimum(u, 1.0, out=grid[CPU])
+    cpu /= RATED_UTILIZATION
+    cpu *= ep.ok
+    return Served(grid)
