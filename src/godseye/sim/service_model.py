@@ -75,30 +75,35 @@ class Served:
 
     @property
     def offered(self) -> FloatArray:
-        return self.grid[OFFERED]
+        return _row(self.grid, OFFERED)
 
     @property
     def served(self) -> FloatArray:
-        return self.grid[SERVED]
+        return _row(self.grid, SERVED)
 
     @property
     def failed(self) -> FloatArray:
-        return self.grid[FAILED]
+        return _row(self.grid, FAILED)
 
     @property
     def p99_ms(self) -> FloatArray:
         """p99 latency, at most CLIENT_TIMEOUT_MS (what a dead endpoint shows)."""
-        return self.grid[P99]
+        return _row(self.grid, P99)
 
     @property
     def utilization(self) -> FloatArray:
         """CPU relative to pod_rps (1.0 = pod_rps), at most 1 / RATED_UTILIZATION."""
-        return self.grid[CPU]
+        return _row(self.grid, CPU)
 
     @property
     def in_sla(self) -> FloatArray:
         """Served requests whose endpoint p99 is within the service's SLA."""
-        return self.grid[IN_SLA]
+        return _row(self.grid, IN_SLA)
+
+
+def _row(grid: FloatArray, i: int) -> FloatArray:
+    row: FloatArray = grid[i]
+    return row
 
 
 def evaluate(params: ServiceParams, offered: FloatArray, ready: FloatArray, alive: BoolArray) -> Served:
