@@ -208,12 +208,15 @@ class Engine:
             elif isinstance(f, CapacityCap):
                 self.world.set_cap(self.clouds.index(f.cloud), self.faults.node_cap(f.cloud))
             self.events += 1
-        before = self.world.pods_ready.copy()
-        for arrived in self.world.advance_to(t):
-            self.rec.note(arrived.t_s, arrived.cloud, f"{arrived.count} nodes ready in {arrived.cloud}",
-                          {"nodes_ready": arrived.nodes_ready})
-        self.rec.pods_done(t, before, self.world)
-        self._drain_preempted(t)
+        due = self.world.next_event_s()
+        if due is not None and due <= t:
+            before = self.world.pods_ready.copy()
+            for arrived in self.world.advance_to(t):
+                self.rec.note(arrived.t_s, arrived.cloud, f"{arrived.count} nodes ready in {arrived.cloud}",
+                              {"nodes_ready": arrived.nodes_ready})
+            self.rec.pods_done(t, before, self.world)
+        if self.world.preempted:
+            self._drain_preempted(t)
         while self.pending_weights and self.pending_weights[0][0] <= t + 1e-9:
             at, _, s, w = heapq.heappop(self.pending_weights)
             self.weights[s] = [w.get(c, 0) for c in self.clouds]
