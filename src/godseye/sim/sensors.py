@@ -41,16 +41,15 @@ HEARTBEAT_S = 300.0
 
 
 class ChangeFilter:
-    """Passes a reading when it differs from the last one passed under the same key, or is old."""
+    """Passes a reading of exact figures (counts) when it differs from the last one passed under the
+    same key, or when that one is HEARTBEAT_S old."""
 
     def __init__(self) -> None:
-        self._last: dict[object, tuple[float, tuple[float, ...]]] = {}
+        self._last: dict[object, tuple[float, tuple[int, ...]]] = {}
 
-    def passes(self, key: object, t: float, values: tuple[float, ...]) -> bool:
+    def passes(self, key: object, t: float, values: tuple[int, ...]) -> bool:
         prev = self._last.get(key)
-        if prev is not None and t - prev[0] < HEARTBEAT_S and (values == prev[1] or all(
-            abs(a - b) <= CHANGE_TOLERANCE * max(abs(a), abs(b), 1.0) for a, b in zip(values, prev[1], strict=True)
-        )):
+        if prev is not None and t - prev[0] < HEARTBEAT_S and values == prev[1]:
             return False
         self._last[key] = (t, values)
         return True
@@ -158,8 +157,8 @@ def node_pools(t: float, world: World, changes: ChangeFilter) -> list[Observatio
     for j, (c, ready, requested) in enumerate(zip(world.clouds, world.nodes_ready.tolist(), world.nodes_requested.tolist(),
                                                   strict=True)):
         most = world.effective_max_nodes(j)
-        # Node counts are exact: any change passes (a tolerance of 0 on integers).
-        if changes.passes(("pool", j), t, (ready * 1e3, requested * 1e3, most * 1e3)):
+        # Node counts are exact: any change passes, however large the pool.
+        if changes.passes(j, t, (ready, requested, most)):
             out.append(NodePoolStatus(t, c, ready, requested, most))
     return out
 
