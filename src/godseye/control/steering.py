@@ -248,11 +248,18 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
     suspect = dict(memory.suspect)
     actions: list[Action] = []
     requeue: float | None = None
+    # Nothing out, unhealthy, returning, moved or bursting: a service already asked its normal weights
+    # for the normal reason keeps them, which is what `weights_for` would decide (steps are mostly this).
+    calm = not (view.out or view.unhealthy or view.canary or view.moved or view.bursting)
     for plan in view.services:
-        base, rule = weights_for(platform, plan, view.out, view.unhealthy, view.canary, view.moved)
-        weights, rule = with_burst(platform, plan, base, rule, view)
-        assert sum(weights.values()) == 100 and all(w >= 0 for w in weights.values()), weights
         old_ask = asked.get(plan.name)
+        if calm and old_ask is not None and _still_normal(platform, plan, old_ask):
+            weights = base = dict(old_ask.weights)
+            rule = old_ask.reason
+        else:
+            base, rule = weights_for(platform, plan, view.out, view.unhealthy, view.canary, view.moved)
+            weights, rule = with_burst(platform, plan, base, rule, view)
+        assert sum(weights.values()) == 100 and all(w >= 0 for w in weights.values()), weights
         if old_ask is None or dict(old_ask.weights) != weights:
             asked[plan.name] = Asked(weights, rule, view.now_s, base)
             drifting.discard(plan.name)
@@ -283,6 +290,14 @@ def reconcile(view: SteeringView, memory: SteeringMemory) -> Decision[SteeringMe
                 first = suspect[plan.name]
                 actions.append(RaiseDrift(plan.name, dict(ask.weights), dict(split.shares), f"{drift}; also off at t={first:g}s"))
     return Decision(SteeringMemory(asked, served, frozenset(drifting), suspect), tuple(actions), requeue)
+
+
+def _still_normal(platform: Platform, plan: ServicePlan, ask: Asked) -> bool:
+    """The ask holds the plan's weights as whole percents, for the normal reason, with no burst under them."""
+    if ask.reason != "normal" or ask.weights != ask.base or len(ask.weights) != len(platform.clouds):
+        return False
+    weights = plan.weights
+    return all(ask.weights.get(c) == weights.get(c, 0) for c in platform.clouds)
 
 
 def _drift(split: ServedSplit, ask: Asked, tolerance_pct: float) -> str | None:
