@@ -49,11 +49,47 @@ EndpointKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class PairSummary:
+    """Everything one vantage point's probes say about one cloud, summed over its endpoints."""
+
+    last_probe_s: float  # newest probe of any endpoint
+    any_healthy: bool
+    unhealthy: tuple[str, ...]  # services judged unhealthy, sorted
+
+
+def summarize(endpoints: Mapping[EndpointKey, EndpointHealth]) -> dict[tuple[str, str], PairSummary]:
+    """One pass over the endpoints answering every (vantage, cloud) question at once (thousands of
+    endpoints at 1,000 services, asked about at every step)."""
+    last: dict[tuple[str, str], float] = {}
+    healthy: dict[tuple[str, str], bool] = {}
+    sick: dict[tuple[str, str], list[str]] = {}
+    for (v, c, s), h in endpoints.items():
+        pair = (v, c)
+        seen = last.get(pair)
+        last[pair] = h.last_probe_s if seen is None or h.last_probe_s > seen else seen
+        if h.healthy:
+            healthy[pair] = True
+        else:
+            healthy.setdefault(pair, False)
+            sick.setdefault(pair, []).append(s)
+    return {pair: PairSummary(t, healthy[pair], tuple(sorted(sick.get(pair, ())))) for pair, t in last.items()}
+
+
+@dataclass(frozen=True, slots=True)
 class HealthMemory:
     endpoints: Mapping[EndpointKey, EndpointHealth] = field(default_factory=dict)
     clouds_down: frozenset[str] = frozenset()
     # When each cloud's verdict last changed (down or up), for the canary's continuous-health clock.
     cloud_since_s: Mapping[str, float] = field(default_factory=dict)
+    # `summarize(endpoints)`, computed on first use (or handed over by reconcile when the endpoints did
+    # not change); derived, so not part of the memory's value.
+    _pairs: dict[tuple[str, str], PairSummary] | None = field(default=None, repr=False, compare=False)
+
+    def pairs(self) -> dict[tuple[str, str], PairSummary]:
+        if self._pairs is None:
+            object.__setattr__(self, "_pairs", summarize(self.endpoints))
+        assert self._pairs is not None
+        return self._pairs
 
     def edge_healthy(self, cloud: str, service: str) -> bool:
         """The edge's view of an endpoint (healthy until its probes say otherwise)."""
@@ -61,18 +97,18 @@ class HealthMemory:
         return state is None or state.healthy
 
     def edge_unhealthy_endpoints(self, cloud: str) -> tuple[str, ...]:
-        return tuple(
-            sorted(s for (v, c, s), h in self.endpoints.items() if v == EDGE and c == cloud and not h.healthy)
-        )
+        pair = self.pairs().get((EDGE, cloud))
+        return () if pair is None else pair.unhealthy
 
     def last_probe_s(self, vantage: str, cloud: str) -> float:
         """When `vantage` last probed any endpoint of `cloud` (-inf if never)."""
-        return max((h.last_probe_s for (v, c, _), h in self.endpoints.items() if v == vantage and c == cloud), default=-math.inf)
+        pair = self.pairs().get((vantage, cloud))
+        return -math.inf if pair is None else pair.last_probe_s
 
     def sees_down(self, vantage: str, cloud: str) -> bool:
         """Every endpoint of `cloud` that `vantage` probes is unhealthy (and it probes at least one)."""
-        states = [h for (v, c, _), h in self.endpoints.items() if v == vantage and c == cloud]
-        return bool(states) and all(not h.healthy for h in states)
+        pair = self.pairs().get((vantage, cloud))
+        return pair is not None and not pair.any_healthy
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,25 +162,22 @@ def voters_for(cloud: str, clouds: Iterable[str], down: frozenset[str]) -> tuple
 
 def reconcile(view: HealthView, memory: HealthMemory) -> Decision[HealthMemory]:
     check = view.check
-    endpoints = dict(memory.endpoints)
+    # No probe since the last call: the endpoints, and so their summary, stay as they were.
+    endpoints: Mapping[EndpointKey, EndpointHealth] = memory.endpoints
     actions: list[Action] = []
-    for probe in sorted(view.probes, key=lambda p: (p.t_s, p.vantage, p.cloud, p.service)):
-        key = (probe.vantage, probe.cloud, probe.service)
-        old = endpoints.get(key, EndpointHealth())
-        if probe.t_s < old.last_probe_s:
-            continue  # out of order: a newer probe already judged this endpoint
-        new = _apply(old, probe, check)
-        endpoints[key] = new
-        if probe.vantage == EDGE and new.healthy != old.healthy:
-            actions.append(MarkEndpoint(probe.cloud, probe.service, new.healthy, _endpoint_reason(probe, new, check)))
-    # What `HealthMemory.last_probe_s` and `sees_down` would say for every (vantage, cloud), in one pass
-    # over the endpoints rather than one pass per question (thousands of endpoints at 1,000 services).
-    last: dict[tuple[str, str], float] = {}
-    any_healthy: dict[tuple[str, str], bool] = {}
-    for (v, c, _), h in endpoints.items():
-        pair = (v, c)
-        last[pair] = max(last.get(pair, -math.inf), h.last_probe_s)
-        any_healthy[pair] = any_healthy.get(pair, False) or h.healthy
+    if view.probes:
+        updated = dict(memory.endpoints)
+        for probe in sorted(view.probes, key=lambda p: (p.t_s, p.vantage, p.cloud, p.service)):
+            key = (probe.vantage, probe.cloud, probe.service)
+            old = updated.get(key, EndpointHealth())
+            if probe.t_s < old.last_probe_s:
+                continue  # out of order: a newer probe already judged this endpoint
+            new = _apply(old, probe, check)
+            updated[key] = new
+            if probe.vantage == EDGE and new.healthy != old.healthy:
+                actions.append(MarkEndpoint(probe.cloud, probe.service, new.healthy, _endpoint_reason(probe, new, check)))
+        endpoints = updated
+    pairs = memory.pairs() if endpoints is memory.endpoints else summarize(endpoints)
     down = set(memory.clouds_down)
     since = dict(memory.cloud_since_s)
     fresh_from = view.now_s - stale_after_s(check)
@@ -153,12 +186,13 @@ def reconcile(view: HealthView, memory: HealthMemory) -> Decision[HealthMemory]:
     # still probe (or nobody votes and nothing changes), so their probes bring the next call: no requeue.
     for cloud in view.clouds:
         voters = tuple(
-            v for v in voters_for(cloud, view.clouds, frozenset(down)) if last.get((v, cloud), -math.inf) >= fresh_from
+            v for v in voters_for(cloud, view.clouds, frozenset(down))
+            if (v, cloud) in pairs and pairs[(v, cloud)].last_probe_s >= fresh_from
         )
         if not voters:
             continue
         # A voter has a fresh probe, so it probes at least one endpoint of the cloud: down = none healthy.
-        seeing = [v for v in voters if not any_healthy[(v, cloud)]]
+        seeing = [v for v in voters if not pairs[(v, cloud)].any_healthy]
         needed = votes_needed(check.cloud_down_quorum, len(voters))
         is_down = len(seeing) >= needed
         if is_down == (cloud in down):
@@ -173,4 +207,4 @@ def reconcile(view: HealthView, memory: HealthMemory) -> Decision[HealthMemory]:
             reason = (f"only {len(seeing)} of {len(voters)} vantage points still see {cloud} down; "
                       f"quorum needs {needed}")
         actions.append(MarkCloud(cloud, is_down, reason))
-    return Decision(HealthMemory(endpoints, frozenset(down), since), tuple(actions), None)
+    return Decision(HealthMemory(endpoints, frozenset(down), since, pairs), tuple(actions), None)
