@@ -159,3 +159,24 @@ def test_no_current_voter_keeps_the_verdict() -> None:
     mem, _ = run(check, outage(check, "aws", 0.0, 12.0))
     d = reconcile(HealthView(10_000.0, check, CLOUDS, ()), mem)
     assert d.actions == () and d.memory.clouds_down == {"aws"}
+
+
+def test_the_per_cloud_summary_answers_as_the_endpoints_do() -> None:
+    """`sees_down`, `last_probe_s` and `edge_unhealthy_endpoints` read a summary kept across steps
+    without probes; it must say what a scan of the endpoints says, before and after such steps."""
+    import math
+
+    from godseye.control.health import EndpointHealth
+
+    check = HealthCheck(interval_s=3, timeout_s=1, failure_threshold=2, success_threshold=2)
+    mem, _ = run(check, [(0.0, set()), (3.0, {(EDGE, "aws"), ("gcp", "aws")}), (6.0, {(EDGE, "aws")})])
+    quiet = reconcile(HealthView(9.0, check, CLOUDS, ()), mem).memory
+    for m in (mem, quiet):
+        for v in (EDGE, *CLOUDS):
+            for c in CLOUDS:
+                states: list[EndpointHealth] = [h for (vv, cc, _), h in m.endpoints.items() if (vv, cc) == (v, c)]
+                assert m.sees_down(v, c) == (bool(states) and all(not h.healthy for h in states))
+                assert m.last_probe_s(v, c) == max((h.last_probe_s for h in states), default=-math.inf)
+        assert m.edge_unhealthy_endpoints("aws") == ("pos", "search")
+        assert m.edge_unhealthy_endpoints("gcp") == ()
+    assert quiet.endpoints is mem.endpoints
