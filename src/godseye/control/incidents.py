@@ -301,6 +301,10 @@ def reconcile(view: IncidentView, memory: IncidentMemory) -> Decision[IncidentMe
     current = current_signals(view)
     seen = {s: t for s, t in memory.last_seen_s.items() if now - t < p.window_s}
     seen.update({s: now for s in current})
+    if not seen and not memory.open:
+        # No signal in the window and nothing open: no candidate can form (every classification needs a
+        # signal), so nothing to page and nothing to wait for. The usual step of a healthy platform.
+        return Decision(IncidentMemory(seen, {}), (), None)
     candidates = {dedup_key(p.dedup_prefix, c.classification, c.subject): c for c in _correlate(view, frozenset(seen))}
     resolves: list[Action] = []
     triggers: list[Action] = []
