@@ -304,7 +304,7 @@ class Plane:
         """Steering, failover, steering again: tier 1 first, then the sequence, then what it moved."""
         st, clouds = self._state, self._platform.cloud_names
         out_set, returning = sensed.rotation.out, sensed.returning
-        unhealthy = frozenset((c, s) for (v, c, s), e in sensed.health.endpoints.items() if v == EDGE and not e.healthy)
+        unhealthy = frozenset((c, s) for (v, c), pair in sensed.health.pairs().items() if v == EDGE for s in pair.unhealthy)
         # The autoscaler's burst as it stood after the last step: steering spills to burst pods by capacity.
         bursting = frozenset(st.autoscaler.burst_capacity_rps())
         capacity = {name: st.autoscaler.capacity_rps(name) for name in sorted(bursting)}
@@ -325,7 +325,11 @@ class Plane:
             st.failover,
         )
         turn.emit("failover", fo.actions, fo.requeue_after_s)
-        return _Acted(steer(fo.memory.moved(), (), steered), fo.memory)
+        moved = fo.memory.moved()
+        if moved == st.failover.moved():
+            # Nothing newly moved: the second pass would ask the same weights for the same reasons.
+            return _Acted(steered, fo.memory)
+        return _Acted(steer(moved, (), steered), fo.memory)
 
     def _follow(self, turn: _Turn, sensed: _Sensed, acted: _Acted) -> tuple[AutoscalerMemory, IncidentMemory]:
         """Autoscaler for the load the new weights bring, incidents for the people."""
