@@ -225,7 +225,7 @@ class Engine:
     def _evaluate(self, t: float, load_at: float | None = None) -> Served:
         """Every endpoint as it stands at t, with the offered load of `load_at` (default t)."""
         offered = self.traffic.offered(t if load_at is None else load_at)
-        return evaluate_on(self.params, self._endpoints(t), offered[:, None] * self.weights / 100.0)
+        return evaluate_on(self.params, self._endpoints(t), offered, self.weights)
 
     def _endpoints(self, t: float) -> Endpoints:
         """Ready pods and what is alive, prepared for evaluation; rebuilt only when they change."""

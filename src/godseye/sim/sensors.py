@@ -30,7 +30,16 @@ from godseye.control.observations import (
 )
 from godseye.sim.data_model import MB, DataModel
 from godseye.sim.faults import FaultState
-from godseye.sim.service_model import CLIENT_TIMEOUT_MS, CPU, OFFERED, P99, RATED_UTILIZATION, SATURATED_U, SERVED
+from godseye.sim.service_model import (
+    CLIENT_TIMEOUT_MS,
+    CPU,
+    OFFERED,
+    P99,
+    RATED_UTILIZATION,
+    SATURATED_U,
+    SERVED,
+    SUMMED,
+)
 from godseye.sim.world import World
 
 BoolArray = npt.NDArray[np.bool_]
@@ -121,26 +130,24 @@ def samples(t: float, world: World, placed: BoolArray, sums: FloatArray, span_s:
     """Samples and served splits that moved, from `sums`: offered, served, p99 and CPU integrated over
     the last `span_s` (the first rows of `service_model.Served.grid`)."""
     out: list[Observation] = []
-    values = np.empty((6, *placed.shape))
-    # ServiceSample's order: offered, served, failed, p99, utilization, ready pods.
-    np.divide(sums[OFFERED], max(span_s, 1e-9), out=values[0])
-    np.divide(sums[SERVED], max(span_s, 1e-9), out=values[1])
-    np.subtract(values[0], values[1], out=values[2])
-    np.divide(sums[P99], max(span_s, 1e-9), out=values[3])
-    np.minimum(values[3], CLIENT_TIMEOUT_MS, out=values[3])
-    np.divide(sums[CPU], max(span_s, 1e-9), out=values[4])
-    # A cloud that is down reports no ready pods.
-    np.multiply(world.pods_ready, np.array(world.up, dtype=np.bool_), out=values[5])
+    # Rows: the averages of `sums` in their order, then failed and ready pods (a cloud that is down
+    # reports none).
+    values = np.empty((SUMMED + 2, *placed.shape))
+    np.divide(sums, max(span_s, 1e-9), out=values[:SUMMED])
+    np.minimum(values[P99], CLIENT_TIMEOUT_MS, out=values[P99])
+    np.subtract(values[OFFERED], values[SERVED], out=values[SUMMED])
+    np.multiply(world.pods_ready, world.up, out=values[SUMMED + 1])
     rows, cols = np.nonzero(grid.changed(t, values, placed))
     if len(rows):
         # Pull the chosen cells out as plain Python numbers in one go: indexing numpy scalars one by one
         # is what a 1,000-service platform would otherwise spend its time on.
         picked = values[:, rows, cols]
-        u = np.minimum(picked[4] * RATED_UTILIZATION, SATURATED_U)
-        queues = (picked[5] * u / (1.0 - u)).tolist()  # M/M/1 mean number in system, per pod, summed
+        u = np.minimum(picked[CPU] * RATED_UTILIZATION, SATURATED_U)
+        queues = (picked[SUMMED + 1] * u / (1.0 - u)).tolist()  # M/M/1 mean number in system, per pod, summed
         clouds, services = world.clouds, world.services
-        for (o, sv, f, p, u_, r), q, s, j in zip(picked.T.tolist(), queues, rows.tolist(), cols.tolist(), strict=True):
-            out.append(ServiceSample(t, clouds[j], services[s], o, sv, f, p, u_, q, int(r), window_s=span_s))
+        for cell, q, s, j in zip(picked.T.tolist(), queues, rows.tolist(), cols.tolist(), strict=True):
+            out.append(ServiceSample(t, clouds[j], services[s], cell[OFFERED], cell[SERVED], cell[SUMMED], cell[P99],
+                                     cell[CPU], q, int(cell[SUMMED + 1]), window_s=span_s))
     totals = sums[SERVED].sum(axis=1)
     served_any = totals > 0
     shares = sums[SERVED] / np.where(served_any, totals, 1.0)[:, None]

@@ -52,14 +52,17 @@ class Endpoints:
     """What evaluation needs from the pods and faults, which change far less often than the load."""
 
     saturation: FloatArray  # rps at which each endpoint saturates
-    divisor: FloatArray  # saturation, kept away from 0 for the division
-    idle: BoolArray  # no saturation at all (no ready pod)
+    # Saturation kept away from 0 for the division. Where it is 0 (no ready pod) the endpoint is not
+    # `ok`, so the utilisation computed there reaches no figure: served, p99, CPU all take the dead values.
+    divisor: FloatArray
     ok: FloatArray  # 1.0 where the endpoint serves (alive, with a ready pod), else 0.0
+    dead: BoolArray  # not ok
 
     @classmethod
     def of(cls, params: ServiceParams, ready: FloatArray, alive: BoolArray) -> Endpoints:
         saturation = ready * params.pod_rps / RATED_UTILIZATION
-        return cls(saturation, np.maximum(saturation, 1e-12), ~(saturation > 0), (alive & (ready > 0)).astype(np.float64))
+        ok = alive & (ready > 0)
+        return cls(saturation, np.maximum(saturation, 1e-12), ok.astype(np.float64), ~ok)
 
 
 # Rows of `Served.grid`; the first SUMMED rows are what the engine integrates over time for samples.
@@ -107,27 +110,33 @@ def _row(grid: FloatArray, i: int) -> FloatArray:
 
 
 def evaluate(params: ServiceParams, offered: FloatArray, ready: FloatArray, alive: BoolArray) -> Served:
-    return evaluate_on(params, Endpoints.of(params, ready, alive), offered)
-
-
-def evaluate_on(params: ServiceParams, ep: Endpoints, offered: FloatArray) -> Served:
-    """`evaluate` with the endpoints prepared (the engine keeps them while pods and faults stand still).
-
-    Written into one preallocated grid, a few vector operations a turn: this runs at every jump.
-    """
     grid = np.empty((6, *offered.shape))
     grid[OFFERED] = offered
+    return _fill(params, Endpoints.of(params, ready, alive), grid)
+
+
+def evaluate_on(params: ServiceParams, ep: Endpoints, rps: FloatArray, weights: FloatArray) -> Served:
+    """`evaluate` of `rps` per service spread by `weights` (percent per cloud), on prepared endpoints
+    (the engine keeps them while pods and faults stand still)."""
+    grid = np.empty((6, *weights.shape))
+    offered = np.multiply(rps[:, None], weights, out=grid[OFFERED])
+    offered /= 100.0
+    return _fill(params, ep, grid)
+
+
+def _fill(params: ServiceParams, ep: Endpoints, grid: FloatArray) -> Served:
+    """Every row of `grid` from its offered row: a few vector operations, run at every jump of the twin."""
+    offered = grid[OFFERED]
     u = offered / ep.divisor
-    if ep.idle.any():
-        u[ep.idle] = np.where(offered[ep.idle] > 0, np.inf, 0.0)
     served = np.minimum(offered, ep.saturation, out=grid[SERVED])
     served *= ep.ok
     np.subtract(offered, served, out=grid[FAILED])
     uc = np.minimum(u, SATURATED_U)
     p99 = params.service_time_ms + params.k_ms * uc / (1.0 - uc)
-    # A dead endpoint has no latency of its own: it shows the timeout the client sees.
-    np.copyto(grid[P99], np.where(ep.ok > 0, np.minimum(p99, CLIENT_TIMEOUT_MS), CLIENT_TIMEOUT_MS))
     np.multiply(served, p99 <= params.sla_bound_ms, out=grid[IN_SLA])
+    # A dead endpoint has no latency of its own: it shows the timeout the client sees.
+    shown = np.minimum(p99, CLIENT_TIMEOUT_MS, out=grid[P99])
+    np.copyto(shown, CLIENT_TIMEOUT_MS, where=ep.dead)
     # CPU as an HPA sees it: 100% is a pod serving pod_rps; it cannot go past saturation.
     cpu = np.minimum(u, 1.0, out=grid[CPU])
     cpu /= RATED_UTILIZATION
