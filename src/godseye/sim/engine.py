@@ -43,7 +43,7 @@ from godseye.sim.metrics import Counters, RtoTracker
 from godseye.sim.plane_port import PlaneFactory
 from godseye.sim.recorder import Recorder
 from godseye.sim.result import DrillResult
-from godseye.sim.service_model import SUMMED, Endpoints, Served, ServiceParams, evaluate_on
+from godseye.sim.service_model import FAILED, IN_SLA, OFFERED, SUMMED, Endpoints, Served, ServiceParams, evaluate_on
 from godseye.sim.traffic import TrafficModel
 from godseye.sim.world import World, initial_nodes, initial_pods
 from godseye.spec.models import Platform
@@ -262,7 +262,8 @@ class Engine:
         (re-evaluated at the midpoint of what remains) so the plane steps there.
         """
         st = self._evaluate(t0, 0.5 * (t0 + t1))
-        offered = st.offered.sum(axis=1)
+        per_service = st.grid.sum(axis=2)  # every row summed over clouds at once
+        offered = per_service[OFFERED]
         load = dict(zip(self.platform.datastores, ((self.uses @ offered) / self.uses_base).tolist(), strict=True))
         a, end = t0, max(min(t1, wake), t0 + 1e-6)
         while self._repl_next <= end + 1e-9:
@@ -278,10 +279,11 @@ class Engine:
             self._advance_data(a, end, load)
         if end < t1:
             st = self._evaluate(t0, 0.5 * (t0 + end))
-            offered = st.offered.sum(axis=1)
+            per_service = st.grid.sum(axis=2)
+            offered = per_service[OFFERED]
         dt = end - t0
-        self.counters.add(dt, offered, st.failed.sum(axis=1))
-        good = st.in_sla.sum(axis=1) >= self.good_ratio * offered - 1e-9
+        self.counters.add(dt, offered, per_service[FAILED])
+        good = per_service[IN_SLA] >= self.good_ratio * offered - 1e-9
         self.rto.update(t0, end, good)
         self._sums += st.grid[:SUMMED] * dt
         return end, wake
