@@ -129,7 +129,7 @@ class _Acted:
 class _CopyWatch:
     """Each datastore copy as the replication watch last judged it, and what positions observed since say.
 
-    Mirrors the watch's own stall rule (`replication._is_stalled`): a copy that is not the primary
+    Mirrors the watch's own stall rule (`replication._judge`): a copy that is not the primary
     and holds less than the primary acknowledged stalls `stall_after_s` after it last received
     anything. Only for scheduling the next step; every decision stays the watch's.
     """
