@@ -406,8 +406,8 @@ def _merge(ds: DatastoreState, reports: list[_Report], history: list[tuple[float
 def _trim(history: list[tuple[float, int]], now_s: float, params: ReplicationParams) -> tuple[tuple[float, int], ...]:
     horizon = now_s - params.history_s
     # Keep the newest sample at or before the horizon so a gap just older than it still interpolates.
-    drop = 0
-    while len(history) - drop > 2 and history[drop + 1][0] <= horizon:
+    drop, most = 0, len(history) - 2
+    while drop < most and history[drop + 1][0] <= horizon:
         drop += 1
     return tuple(history[drop:][-params.history_max :])
 
@@ -467,7 +467,7 @@ def _judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str
     was = old.copies
     # The merged copies in the memory's order, new ones after it as first reported.
     keys = tuple(was)
-    if any(c not in was for c in latest):
+    if not latest.keys() <= was.keys():
         keys += tuple(c for c in latest if c not in was)
     # The copy whose cloud `exposure_s` leaves out by default (no primary: none).
     excluded = primary if primary else None

@@ -164,6 +164,18 @@ def _primary_reports(cloud: str, i: int, k0: int, c: Columns, copies: Mapping[st
         if position.role == "primary" and position.t_s > primary_t:
             primary_t = position.t_s
     times, polls = c.times, c.polls
+    if cloud == primary:
+        # No promotion (the usual poll): times increase, so every report from the first at or after
+        # primary_t on holds the role and adds to the history.
+        start = k0
+        while start < len(times) and times[start] < primary_t:
+            start += 1
+        for k in range(start, len(times)):
+            acked = polls[k].acked_pos[i]
+            if acked > newest:
+                newest = acked
+            history.append((times[k], newest))
+        return primary, newest
     for k in range(k0, len(times)):
         t = times[k]
         if t < primary_t:
