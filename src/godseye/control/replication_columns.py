@@ -122,8 +122,11 @@ def fold(cols: StoreColumns, c: Columns, copies: Mapping[str, CopyState], primar
          history: list[tuple[float, int]]) -> tuple[str | None, int, Latest]:
     """One datastore's copies through the polls: its primary, newest acked (appending to `history`) and
     each reported copy's newest report, exactly as the general merge folds them."""
-    times, received, polls = c.times, c.received, c.polls
+    times, received = c.times, c.received
     last = len(times) - 1
+    p = c.polls[last]
+    t, names, roles, acked, got, replayed, reachable = (p.t_s, p.datastores, p.roles, p.acked_pos, p.received_pos,
+                                                        p.replayed_pos, p.reachable)
     latest: Latest = {}
     first_t = times[0]
     for i, cloud in cols.copies:
@@ -147,9 +150,8 @@ def fold(cols: StoreColumns, c: Columns, copies: Mapping[str, CopyState], primar
             advanced = times[k0]
         else:
             advanced = old.last_advance_s
-        p = polls[last]
-        latest[cloud] = (ReplicaPosition(p.t_s, p.datastores[i], cloud, p.roles[i], p.acked_pos[i], p.received_pos[i],
-                                         p.replayed_pos[i], p.reachable[i]), advanced, col[last])
+        latest[cloud] = (ReplicaPosition(t, names[i], cloud, roles[i], acked[i], got[i], replayed[i], reachable[i]),
+                         advanced, col[last])
         if i == cols.primary:
             primary, newest = _primary_reports(cloud, i, k0, c, copies, primary, newest, history)
     return primary, newest, latest
