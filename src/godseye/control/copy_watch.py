@@ -51,8 +51,8 @@ class CopyWatch:
         # The deadline's copies when every one is at its judged level: (slots, getter of their last
         # advances, their stall after s).
         self._level_watch: tuple[tuple[int, ...], Any, tuple[float, ...]] | None = None
-        # Per column layout (datastores, clouds, slot count): whether its columns are every slot, in slot order.
-        self._aligned: dict[tuple[tuple[str, ...], tuple[str, ...], int], bool] = {}
+        # The last column layout (datastores, clouds, slot count) whose columns were every slot in slot order.
+        self._aligned: tuple[tuple[str, ...], tuple[str, ...], int] | None = None
 
     def _slot(self, key: _Key) -> int:
         """The copy's slot, a new one (not in the watch's memory) on first sight."""
@@ -79,7 +79,11 @@ class CopyWatch:
         n = len(slots)
         present, stalled, received, advanced, seen, after = [False] * n, [False] * n, [0] * n, [-math.inf] * n, \
             [-math.inf] * n, [-math.inf] * n
-        trailing, level_ge, level_reachable, level_role = [False] * n, [False] * n, [False] * n, [""] * n
+        trailing, level_ge, level_reachable, level_role, level_trailing = [False] * n, [False] * n, [False] * n, \
+            [""] * n, [False] * n
+        stalled_slots: list[int] = []
+        watched: list[int] = []
+        watched_after: list[float] = []
         for name, ds in state.datastores.items():
             newest, primary = ds.newest_acked, ds.primary
             stall_after = max(params.stall_after_s, ds.target.sync_rpo_s)
@@ -93,25 +97,30 @@ class CopyWatch:
                 advanced[s] = copy.last_advance_s
                 seen[s] = position.t_s
                 after[s] = stall_after
-                stalled[s] = copy.stalled
                 level = got >= newest
                 level_ge[s] = level
                 level_reachable[s] = position.reachable
-                level_role[s] = position.role
+                role = level_role[s] = position.role
                 trailing[s] = cloud != primary and not level
+                # What a report at this level would make of it (`_copy`): trailing by its role.
+                at_level = level_trailing[s] = role != "primary" and not level
+                if copy.stalled:
+                    stalled[s] = True
+                    stalled_slots.append(s)
+                elif at_level:
+                    watched.append(s)
+                    watched_after.append(stall_after)
         self._present, self._stalled, self._received, self._advanced, self._seen, self._after = (
             present, stalled, received, advanced, seen, after)
         self._trailing = trailing
         self._level_ge, self._level_reachable, self._level_role = tuple(level_ge), tuple(level_reachable), tuple(level_role)
-        self._level_trailing = tuple(r != "primary" and not g for r, g in zip(level_role, level_ge, strict=True))
-        self._stalled_slots = tuple(s for s in range(n) if stalled[s])
+        self._level_trailing = tuple(level_trailing)
+        self._stalled_slots = tuple(stalled_slots)
         self._all_present = all(present)
         self._newest_seen = max(seen, default=-math.inf)
         self._urgent = None
         self._dirty = True
-        watched = tuple(s for s in range(n) if present[s] and not stalled[s] and self._level_trailing[s])
-        self._level_watch = (watched, itemgetter(*watched) if len(watched) > 1 else None,
-                             tuple(after[s] for s in watched))
+        self._level_watch = (tuple(watched), itemgetter(*watched) if len(watched) > 1 else None, tuple(watched_after))
 
     def observe(self, pos: ReplicaPosition) -> None:
         self._copy(pos.t_s, pos.datastore, pos.cloud, pos.role, pos.acked_pos, max(pos.received_pos, pos.replayed_pos),
@@ -133,16 +142,15 @@ class CopyWatch:
         if not (len(batch.clouds) == len(batch.datastores) == len(batch.roles) == len(batch.acked_pos)
                 == len(batch.received_pos) == len(batch.replayed_pos) == len(batch.reachable) == n):
             return False  # copy by copy: a malformed batch fails there as it always did
-        # Keyed by the count too: a layout that was not every copy may become so as copies appear.
-        layout = (batch.datastores, batch.clouds, n)
-        aligned = self._aligned.get(layout)
-        if aligned is None:
-            slots = self._slots
-            aligned = [slots.get(key) for key in zip(batch.datastores, batch.clouds, strict=True)] == list(range(n))
-            if len(self._aligned) >= 64:
-                self._aligned.clear()  # a twin has one layout; bounded all the same
-            self._aligned[layout] = aligned
-        return aligned
+        last = self._aligned
+        if last is not None and batch.datastores is last[0] and batch.clouds is last[1] and n == last[2]:
+            return True  # a twin's polls share their column tuples
+        slots = self._slots
+        if [slots.get(key) for key in zip(batch.datastores, batch.clouds, strict=True)] != list(range(n)):
+            return False
+        # Kept with the count: a layout that was every copy is no longer so once another copy appears.
+        self._aligned = (batch.datastores, batch.clouds, n)
+        return True
 
     def _poll(self, t: float, batch: ReplicaPositions) -> None:
         """Every copy's report at once: what `_copy` does for each, a column at a time."""
