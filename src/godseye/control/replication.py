@@ -482,7 +482,8 @@ def _judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str
         else:
             position, last_advance, received = news
         was_stalled = before.stalled if before is not None else False
-        lacking = position.cloud != primary and received < newest
+        holder = position.cloud
+        lacking = holder != primary and received < newest
         stalled = lacking and now_s - last_advance >= after
         if stalled != was_stalled:
             if stalled:
@@ -497,7 +498,7 @@ def _judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str
         copies[cloud] = before if news is None and stalled == was_stalled and before is not None else (
             CopyState(position, last_advance, stalled))
         # The best survivor holds the most received (`best_survivor`); only that decides the exposure.
-        if position.reachable and position.cloud != excluded and (survivor is None or received > survivor):
+        if position.reachable and holder != excluded and (survivor is None or received > survivor):
             survivor = received
     breached = False
     if primary is not None and len(copies) > 1:
