@@ -409,7 +409,7 @@ def _trim(history: list[tuple[float, int]], now_s: float, params: ReplicationPar
     drop, most = 0, len(history) - 2
     while drop < most and history[drop + 1][0] <= horizon:
         drop += 1
-    return tuple(history[drop:][-params.history_max :])
+    return tuple(history[max(drop, len(history) - params.history_max) :])
 
 
 def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
