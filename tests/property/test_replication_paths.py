@@ -212,3 +212,59 @@ def test_the_copy_watch_wakes_as_it_did_copy_by_copy(lays: list[tuple[Column, ..
         watch.reset(memory.state, PARAMS)
         reference.reset(memory.state, PARAMS)
         assert watch.deadline_s() == reference.deadline_s()
+
+
+@dataclass(frozen=True)
+class Beat:
+    """One poll of a steady twin: every copy keeps its level unless told, now and then a single report."""
+
+    dt_s: float
+    stall: int  # a replica (by index) that receives nothing this poll, -1: none
+    level: int  # a replica that catches up (reaches the level) this poll, -1: none
+    single: bool  # a lone report of one copy follows the poll
+
+
+beats = st.builds(Beat, dt_s=st.sampled_from([0.5, 1.0, 2.0, 5.0]), stall=st.integers(-1, 5) | st.integers(-1, 5),
+                  level=st.integers(-1, 5) | st.just(-1) | st.just(-1), single=st.booleans() | st.just(False))
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.lists(beats, min_size=1, max_size=10), min_size=1, max_size=8))
+def test_a_steady_twins_polls_wake_the_plane_as_copy_by_copy(steps: list[list[Beat]]) -> None:
+    stores = ("orders", "catalog", "events")
+    names = tuple(n for n in stores for _ in CLOUDS)
+    clouds = CLOUDS * len(stores)
+    roles: tuple[Literal["primary", "replica"], ...] = tuple("primary" if c == "aws" else "replica" for c in clouds)
+    replicas = [i for i, r in enumerate(roles) if r == "replica"]
+    acked = dict.fromkeys(stores, 100)
+    received = [100 - 3 * (i % 3) for i in range(len(names))]
+    watch, reference, memory, t = CopyWatch(), ReferenceWatch(), ReplicationMemory(), 0.0
+    for step in steps:
+        polls = []
+        for beat in step:
+            t += beat.dt_s
+            for n in stores:
+                acked[n] += 4
+            for i, name in enumerate(names):
+                if roles[i] == "primary" or (beat.level >= 0 and i == replicas[beat.level]):
+                    received[i] = acked[name]
+                elif not (beat.stall >= 0 and i == replicas[beat.stall]):
+                    received[i] = max(received[i], acked[name] - 3)
+            col = tuple(received)
+            poll = ReplicaPositions(t, names, clouds, roles, tuple(acked[n] for n in names), col, col, (True,) * len(names))
+            polls.append(poll)
+            watch.observe_many(poll)
+            for single in poll.positions():
+                reference.observe(single)
+            assert watch.deadline_s() == reference.deadline_s()
+            if beat.single:
+                t += 0.25
+                lone = ReplicaPosition(t, names[1], clouds[1], "replica", acked[names[1]], received[1] + 1, received[1])
+                watch.observe(lone)
+                reference.observe(lone)
+                assert watch.deadline_s() == reference.deadline_s()
+        d = reconcile(ReplicationView(t + 0.5, TARGETS, tuple(polls), CLOUDS, PARAMS), memory)
+        memory = d.memory
+        watch.reset(memory.state, PARAMS)
+        reference.reset(memory.state, PARAMS)
+        assert watch.deadline_s() == reference.deadline_s()

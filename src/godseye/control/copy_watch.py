@@ -12,6 +12,7 @@ seen) is taken a column at a time; anything else goes copy by copy, with the sam
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from operator import add, ge, itemgetter
 from typing import Any
 
@@ -19,6 +20,20 @@ from godseye.control.observations import ReplicaPosition, ReplicaPositions
 from godseye.control.replication import ReplicationParams, ReplicationState
 
 _Key = tuple[str, str]  # (datastore, cloud)
+
+
+def _none(column: Sequence[Any]) -> tuple[Any, ...]:
+    return ()
+
+
+def _getter(slots: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The values at `slots` of a column, as a tuple (itemgetter's, which gives a bare value for one slot)."""
+    if len(slots) > 1:
+        return itemgetter(*slots)
+    if slots:
+        (slot,) = slots
+        return lambda column: (column[slot],)
+    return _none
 
 
 class CopyWatch:
@@ -48,9 +63,16 @@ class CopyWatch:
         # The earliest stall deadline, recomputed on demand after reports moved it.
         self._deadline: float | None = None
         self._dirty = False
-        # The deadline's copies when every one is at its judged level: (slots, getter of their last
-        # advances, their stall after s).
-        self._level_watch: tuple[tuple[int, ...], Any, tuple[float, ...]] | None = None
+        # The copies whose deadlines count while every copy is at its judged level (trailing, not
+        # stalled): their slots, a getter of their values from a slot-ordered column, their stall after s.
+        self._watched: tuple[int, ...] = ()
+        self._watched_of: Callable[[Sequence[Any]], tuple[Any, ...]] = _none
+        self._watched_after: tuple[float, ...] = ()
+        # Their last advances, ahead of `_advanced` while `_compact`: a poll at the judged level updates
+        # only these (no other copy's advance can matter before the watch runs again: any other copy
+        # that starts to trail is at another level, which wakes the plane at once).
+        self._watched_advanced: list[float] = []
+        self._compact = False
         # The last column layout (datastores, clouds, slot count) whose columns were every slot in slot order.
         self._aligned: tuple[tuple[str, ...], tuple[str, ...], int] | None = None
 
@@ -120,7 +142,10 @@ class CopyWatch:
         self._newest_seen = max(seen, default=-math.inf)
         self._urgent = None
         self._dirty = True
-        self._level_watch = (tuple(watched), itemgetter(*watched) if len(watched) > 1 else None, tuple(watched_after))
+        self._watched = tuple(watched)
+        self._watched_of = _getter(self._watched)
+        self._watched_after = tuple(watched_after)
+        self._compact = False
 
     def observe(self, pos: ReplicaPosition) -> None:
         self._copy(pos.t_s, pos.datastore, pos.cloud, pos.role, pos.acked_pos, max(pos.received_pos, pos.replayed_pos),
@@ -162,7 +187,6 @@ class CopyWatch:
             if got[s] > before[s]:
                 self.urge(t)  # a stalled copy receives again
                 break
-        self._advanced = [t if now > was else at for now, was, at in zip(got, before, self._advanced, strict=True)]
         # The newest received only grows: a report of less is no advance, and the next is judged against the most.
         self._received = got if all(map(ge, got, before)) else list(map(max, got, before))
         self._seen = [t] * len(got)
@@ -171,9 +195,30 @@ class CopyWatch:
         at_level = levels == self._level_ge and batch.roles == self._level_role
         if not at_level or batch.reachable != self._level_reachable:
             self.urge(t)
+        if at_level and self._urgent is None:
+            # The same copies trail as when the watch ran: only theirs advances count, and their
+            # earliest deadline is the answer the driver asks for next.
+            of = self._watched_of
+            was = self._watched_advanced if self._compact else of(self._advanced)
+            advanced = [t if now > last else at for now, last, at in zip(of(got), of(before), was, strict=True)]
+            self._watched_advanced, self._compact = advanced, True
+            self._trailing = self._level_trailing
+            self._deadline = min(map(add, advanced, self._watched_after)) if advanced else None
+            self._dirty = False
+            return
+        self._sync()
+        self._advanced = [t if now > was else at for now, was, at in zip(got, before, self._advanced, strict=True)]
         self._trailing = self._level_trailing if at_level else [
             role != "primary" and now < acked for role, now, acked in zip(batch.roles, got, batch.acked_pos, strict=True)]
         self._dirty = True
+
+    def _sync(self) -> None:
+        """Bring `_advanced` up to the watched copies' own list (see `_watched_advanced`)."""
+        if self._compact:
+            advanced = self._advanced
+            for s, at in zip(self._watched, self._watched_advanced, strict=True):
+                advanced[s] = at
+            self._compact = False
 
     def _copy(self, t_s: float, datastore: str, cloud: str, role: str, acked: int, received: int, reachable: bool) -> None:
         s = self._slot((datastore, cloud))
@@ -182,6 +227,7 @@ class CopyWatch:
             return
         if t_s <= self._seen[s]:
             return
+        self._sync()
         self._seen[s] = t_s
         if t_s > self._newest_seen:
             self._newest_seen = t_s
@@ -215,14 +261,7 @@ class CopyWatch:
         return self._deadline
 
     def _earliest(self) -> float | None:
-        watch = self._level_watch
-        if watch is not None and self._trailing is self._level_trailing:
-            # Every copy at its judged level: the same copies trail as when the watch ran.
-            slots, getter, after = watch
-            if getter is not None:
-                earliest: float = min(map(add, getter(self._advanced), after))
-                return earliest
-            return self._advanced[slots[0]] + after[0] if slots else None
+        self._sync()
         present, stalled, advanced, after_s = self._present, self._stalled, self._advanced, self._after
         return min((advanced[s] + after_s[s] for s, trailing in enumerate(self._trailing)
                     if trailing and present[s] and not stalled[s]), default=None)
