@@ -130,14 +130,15 @@ class Columns:
 
     polls: list[ReplicaPositions]
     times: list[float]
-    # Per column, what the copy had received at each poll (received counts what was replayed).
+    # Per poll, what each copy had received (counting what it replayed). Read by poll, not transposed:
+    # a copy's last advance is nearly always found in the last two.
     received: list[tuple[int, ...]]
 
     @classmethod
     def of(cls, polls: list[ReplicaPositions]) -> Columns:
         rows = [p.received_pos if p.received_pos is p.replayed_pos else tuple(map(max, p.received_pos, p.replayed_pos))
                 for p in polls]
-        return cls(polls, [p.t_s for p in polls], list(zip(*rows, strict=True)))
+        return cls(polls, [p.t_s for p in polls], rows)
 
 
 def fold(cols: StoreColumns, c: Columns, copies: Mapping[str, CopyState], primary: str | None, newest: int,
@@ -161,19 +162,23 @@ def fold(cols: StoreColumns, c: Columns, copies: Mapping[str, CopyState], primar
                 k0 = bisect_right(times, old_t)
                 if k0 > last:
                     continue
-        col = received[i]
         # The last advance: the newest poll whose received beat the one before it.
         k = last
-        while k > k0 and not col[k] > col[k - 1]:
+        now = held = received[k][i]
+        while k > k0:
+            before = received[k - 1][i]
+            if now > before:
+                break
             k -= 1
+            now = before
         if k > k0:
             advanced = times[k]
-        elif old is None or col[k0] > old.received:
+        elif old is None or now > old.received:
             advanced = times[k0]
         else:
             advanced = old.last_advance_s
         latest[cloud] = (_position(t, names[i], cloud, roles[i], acked[i], got[i], replayed[i], reachable[i]),
-                         advanced, col[last])
+                         advanced, held)
         if i == cols.primary:
             primary, newest = _primary_reports(cloud, i, k0, c, copies, primary, newest, history)
     return primary, newest, latest
