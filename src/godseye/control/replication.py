@@ -420,6 +420,8 @@ def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
 
 def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[ReplicationMemory]:
     params = view.params
+    # A twin's polls fold column by column (`replication_columns`); anything else merges report by
+    # report. Both give the same memory and actions (tests/property/test_replication_paths.py).
     polls = polls_of(view.positions, view.targets)
     by_store = _reports(view.positions, view.targets) if polls is None else {}
     columns = Columns.of(polls[1]) if polls is not None else None
@@ -444,6 +446,7 @@ def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[Repl
     return Decision(ReplicationMemory(state), tuple(actions), requeue)
 
 
+# A memo of `_spec_sorted` (a pure function of its key): the same few cloud sets every step.
 _ORDERS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
 _ORDERS_MAX = 256
 

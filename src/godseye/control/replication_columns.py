@@ -65,6 +65,7 @@ class Layout:
     stores: Mapping[str, StoreColumns]
 
 
+# A memo of `_layout` (a pure function of the column tuples).
 _LAYOUTS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], Layout] = {}
 # A twin has one layout per set of primaries: a handful per run. Bounded all the same.
 _LAYOUTS_MAX = 64
