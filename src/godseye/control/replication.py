@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from godseye.control.actions import Action, Condition
 from godseye.control.decision import Decision
@@ -124,6 +124,21 @@ class CopyState:
     def received(self) -> int:
         # A copy has received at least what it replayed, whatever a driver reports.
         return max(self.position.received_pos, self.position.replayed_pos)
+
+
+# CopyState(position, last_advance_s, stalled), a copy per copy and step: built by setting its slots
+# directly, as `replication_columns` builds positions (a frozen dataclass's __init__ costs twice as much).
+_SET_COPY = tuple(getattr(CopyState, f.name).__set__ for f in fields(CopyState))
+assert tuple(f.name for f in fields(CopyState)) == CopyState.__slots__ == ("position", "last_advance_s", "stalled")
+
+
+def _copy_state(position: ReplicaPosition, last_advance_s: float, stalled: bool) -> CopyState:
+    copy: CopyState = object.__new__(CopyState)
+    set_position, set_advance, set_stalled = _SET_COPY
+    set_position(copy, position)
+    set_advance(copy, last_advance_s)
+    set_stalled(copy, stalled)
+    return copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,7 +514,7 @@ def _judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str
         elif lacking and not stalled:
             wakeups.append(last_advance + after - now_s)
         copies[cloud] = before if news is None and stalled == was_stalled and before is not None else (
-            CopyState(position, last_advance, stalled))
+            _copy_state(position, last_advance, stalled))
         # The best survivor holds the most received (`best_survivor`); only that decides the exposure.
         if position.reachable and holder != excluded and (survivor is None or received > survivor):
             survivor = received
