@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from godseye.control import autoscaler, canary, failover, health, incidents, replication, steering
 from godseye.control.actions import Action
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView
 from godseye.control.canary import CanaryMemory
+from godseye.control.copy_watch import CopyWatch
 from godseye.control.decision import Emitted
 from godseye.control.failover import FailoverMemory, Phase
 from godseye.control.health import HealthMemory
@@ -87,14 +89,31 @@ class _Batch:
     pools: tuple[NodePoolStatus, ...]
 
     @classmethod
-    def of(cls, batch: list[Observation]) -> _Batch:
-        return cls(
-            tuple(o for o in batch if isinstance(o, ProbeResult)),
-            tuple(o for o in batch if isinstance(o, (ReplicaPosition, ReplicaPositions))),
-            tuple(o for o in batch if isinstance(o, ServedSplit)),
-            tuple(o for o in batch if isinstance(o, ServiceSample)),
-            tuple(o for o in batch if isinstance(o, NodePoolStatus)),
-        )
+    def of(cls, batch: Iterable[Observation]) -> _Batch:
+        probes: list[ProbeResult] = []
+        positions: list[ReplicaPosition | ReplicaPositions] = []
+        splits: list[ServedSplit] = []
+        samples: list[ServiceSample] = []
+        pools: list[NodePoolStatus] = []
+        # One pass, by exact type; anything else (a subclass) by isinstance, into every kind it is.
+        kinds: dict[type, list[Any]] = {ProbeResult: probes, ReplicaPosition: positions, ReplicaPositions: positions,
+                                        ServedSplit: splits, ServiceSample: samples, NodePoolStatus: pools}
+        for o in batch:
+            into = kinds.get(type(o))
+            if into is not None:
+                into.append(o)
+                continue
+            if isinstance(o, ProbeResult):
+                probes.append(o)
+            if isinstance(o, (ReplicaPosition, ReplicaPositions)):
+                positions.append(o)
+            if isinstance(o, ServedSplit):
+                splits.append(o)
+            if isinstance(o, ServiceSample):
+                samples.append(o)
+            if isinstance(o, NodePoolStatus):
+                pools.append(o)
+        return cls(tuple(probes), tuple(positions), tuple(splits), tuple(samples), tuple(pools))
 
 
 @dataclass
@@ -126,76 +145,6 @@ class _Acted:
     failover: FailoverMemory
 
 
-class _CopyWatch:
-    """Each datastore copy as the replication watch last judged it, and what positions observed since say.
-
-    Mirrors the watch's own stall rule (`replication._is_stalled`): a copy that is not the primary
-    and holds less than the primary acknowledged stalls `stall_after_s` after it last received
-    anything. Only for scheduling the next step; every decision stays the watch's.
-    """
-
-    def __init__(self) -> None:
-        # (datastore, cloud) -> [received, last advance s, last report s, stall after s, trailing (0 or 1)]
-        self._copies: dict[tuple[str, str], list[float]] = {}
-        self._keys: dict[tuple[str, str], tuple[bool, bool, str]] = {}
-        self._stalled: set[tuple[str, str]] = set()
-        self._urgent: float | None = None
-
-    def reset(self, state: ReplicationState, params: ReplicationParams) -> None:
-        self._copies.clear()
-        self._keys.clear()
-        self._stalled.clear()
-        self._urgent = None
-        for name, ds in state.datastores.items():
-            after = max(params.stall_after_s, ds.target.sync_rpo_s)
-            for cloud, copy in ds.copies.items():
-                key = (name, cloud)
-                trailing = cloud != ds.primary and copy.received < ds.newest_acked
-                self._copies[key] = [float(copy.received), copy.last_advance_s, copy.position.t_s, after, float(trailing)]
-                self._keys[key] = (copy.received >= ds.newest_acked, copy.position.reachable, copy.position.role)
-                if copy.stalled:
-                    self._stalled.add(key)
-
-    def observe(self, pos: ReplicaPosition) -> None:
-        self._copy(pos.t_s, pos.datastore, pos.cloud, pos.role, pos.acked_pos, max(pos.received_pos, pos.replayed_pos),
-                   pos.reachable)
-
-    def observe_many(self, batch: ReplicaPositions) -> None:
-        t = batch.t_s
-        for name, cloud, role, acked, received, replayed, reachable in zip(
-                batch.datastores, batch.clouds, batch.roles, batch.acked_pos, batch.received_pos, batch.replayed_pos,
-                batch.reachable, strict=True):
-            self._copy(t, name, cloud, role, acked, max(received, replayed), reachable)
-
-    def _copy(self, t_s: float, datastore: str, cloud: str, role: str, acked: int, received: int, reachable: bool) -> None:
-        key = (datastore, cloud)
-        known = self._copies.get(key)
-        if known is None:
-            self.urge(t_s)  # a copy the watch has not seen yet
-            return
-        if t_s <= known[2]:
-            return
-        known[2] = t_s
-        if received > known[0]:
-            known[0], known[1] = received, t_s
-            if key in self._stalled:
-                self.urge(t_s)  # a stalled copy receives again
-        level = (received >= acked, reachable, role)
-        if level != self._keys[key]:
-            self.urge(t_s)
-        known[4] = float(role != "primary" and received < acked)
-
-    def urge(self, t_s: float) -> None:
-        self._urgent = t_s if self._urgent is None else min(self._urgent, t_s)
-
-    def deadline_s(self) -> float | None:
-        """When the watch should run next: at once (the first telling report's time) or the earliest stall deadline."""
-        if self._urgent is not None:
-            return self._urgent
-        times = [c[1] + c[3] for k, c in self._copies.items() if c[4] and k not in self._stalled]
-        return min(times) if times else None
-
-
 class Plane:
     def __init__(
         self,
@@ -219,7 +168,9 @@ class Plane:
         self._samples: dict[tuple[str, str], ServiceSample] = {}
         self._pools: dict[str, NodePoolStatus] = {}
         self._wakeups: dict[str, float] = {}
-        self._copies = _CopyWatch()
+        # The earliest of `_wakeups` but replication's (whose is the copy watch's): fixed between steps.
+        self._others_wake: float | None = None
+        self._copies = CopyWatch()
         self._data_gated = False
         # The autoscaler's inputs as of its last run, to skip runs that would decide the same (see `_autoscale`).
         self._inputs_version = 0
@@ -238,17 +189,18 @@ class Plane:
             self._pending.popleft()
             self._dropped += 1
         self._pending.append(obs)
-        if isinstance(obs, (ReplicaPosition, ReplicaPositions)):
-            if isinstance(obs, ReplicaPosition):
-                self._copies.observe(obs)
-            else:
-                self._copies.observe_many(obs)
-            if self._data_gated:
-                # A canary or a failover gate waits for copies to catch up: every report may release it.
-                self._copies.urge(obs.t_s)
+        if isinstance(obs, ReplicaPositions):
+            self._copies.observe_many(obs)
+        elif isinstance(obs, ReplicaPosition):
+            self._copies.observe(obs)
+        else:
+            return
+        if self._data_gated:
+            # A canary or a failover gate waits for copies to catch up: every report may release it.
+            self._copies.urge(obs.t_s)
 
     def step(self, now_s: float) -> list[Emitted]:
-        batch = _Batch.of(list(self._pending))
+        batch = _Batch.of(self._pending)
         self._pending.clear()
         for s in batch.samples:
             old = self._samples.get((s.cloud, s.service))
@@ -269,6 +221,8 @@ class Plane:
         self._wakeups = {}
         for actor, at in turn.wakes:
             self._wakeups[actor] = min(at, self._wakeups.get(actor, at))
+        others = [at for actor, at in self._wakeups.items() if actor != "replication"]
+        self._others_wake = min(others) if others else None
         self._copies.reset(self._state.replication.state, self._replication_params)
         self._data_gated = any(c.waiting_for_data for c in self._state.canary.clouds.values()) or any(
             g.state == "holding" for i in self._state.failover.incidents.values() for g in i.gates)
@@ -406,11 +360,10 @@ class Plane:
         (a copy's level, reachability or role changed), so the plane steps when a replication
         decision can change rather than every few seconds while asynchronous copies trail.
         """
-        times = [at for actor, at in self._wakeups.items() if actor != "replication"]
-        repl = self._copies.deadline_s()
-        if repl is not None:
-            times.append(repl)
-        return min(times) if times else None
+        others, repl = self._others_wake, self._copies.deadline_s()
+        if repl is None:
+            return others
+        return repl if others is None else min(others, repl)
 
     # -- read-only accessors for drivers and reports --------------------------------------------
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 
 from godseye.control.actions import Action, Condition
 from godseye.control.decision import Decision
 from godseye.control.observations import ReplicaPosition, ReplicaPositions
+from godseye.control.replication_columns import Columns, Latest, fold, polls_of
 from godseye.policy.data_sync import SYNC_BOX_RPO_S
 from godseye.policy.tiers import datastore_tiers, tier_table
 from godseye.spec.models import DatastoreKind, Platform
@@ -123,6 +124,21 @@ class CopyState:
     def received(self) -> int:
         # A copy has received at least what it replayed, whatever a driver reports.
         return max(self.position.received_pos, self.position.replayed_pos)
+
+
+# CopyState(position, last_advance_s, stalled), a copy per copy and step: built by setting its slots
+# directly, as `replication_columns` builds positions (a frozen dataclass's __init__ costs twice as much).
+_SET_COPY = tuple(getattr(CopyState, f.name).__set__ for f in fields(CopyState))
+assert tuple(f.name for f in fields(CopyState)) == CopyState.__slots__ == ("position", "last_advance_s", "stalled")
+
+
+def _copy_state(position: ReplicaPosition, last_advance_s: float, stalled: bool) -> CopyState:
+    copy: CopyState = object.__new__(CopyState)
+    set_position, set_advance, set_stalled = _SET_COPY
+    set_position(copy, position)
+    set_advance(copy, last_advance_s)
+    set_stalled(copy, stalled)
+    return copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +299,10 @@ def _time_at(ds: DatastoreState, pos: int) -> float | None:
     neither (an idle stream), the oldest kept sample is the estimate, a lower bound on the gap.
     None only when the primary never reported.
     """
-    history = ds.acked_history
+    return _time_in(ds.acked_history, ds.target, pos)
+
+
+def _time_in(history: tuple[tuple[float, int], ...], target: DatastoreTarget, pos: int) -> float | None:
     if not history:
         return None
     for i, (t, acked) in enumerate(history):
@@ -296,19 +315,23 @@ def _time_at(ds: DatastoreState, pos: int) -> float | None:
             return t  # beyond what was acknowledged: treat as the newest sample
     t_first, a_first = history[0]
     t_last, a_last = history[-1]
-    rate = (a_last - a_first) / (t_last - t_first) if t_last > t_first and a_last > a_first else ds.target.write_pos_per_s
+    rate = (a_last - a_first) / (t_last - t_first) if t_last > t_first and a_last > a_first else target.write_pos_per_s
     if rate <= 0:
         return t_first
     return t_first - (a_first - pos) / rate
 
 
 def _gap_s(ds: DatastoreState, pos: int) -> float:
-    if pos >= ds.newest_acked:
+    return _gap(ds.target, ds.newest_acked, ds.acked_history, pos)
+
+
+def _gap(target: DatastoreTarget, newest: int, history: tuple[tuple[float, int], ...], pos: int) -> float:
+    if pos >= newest:
         return 0.0
-    if ds.target.kind == "object":
-        return (ds.newest_acked - pos) / MS_PER_S
-    t_newest = _time_at(ds, ds.newest_acked)
-    t_pos = _time_at(ds, pos)
+    if target.kind == "object":
+        return (newest - pos) / MS_PER_S
+    t_newest = _time_in(history, target, newest)
+    t_pos = _time_in(history, target, pos)
     if t_newest is None or t_pos is None:
         return 0.0
     return max(0.0, t_newest - t_pos)
@@ -316,8 +339,9 @@ def _gap_s(ds: DatastoreState, pos: int) -> float:
 
 # One report as `_merge` reads it: (t_s, cloud, role, acked, received, reachable, source, index), where
 # received already counts what was replayed and source is the `ReplicaPosition` itself (index -1) or the
-# `ReplicaPositions` holding it at index. Plain tuples: a twin hands in hundreds of reports a step, and
-# only the newest one per copy becomes a `ReplicaPosition` in the memory.
+# `ReplicaPositions` holding it at index. Plain tuples: only the newest one per copy becomes a
+# `ReplicaPosition` in the memory. The general path: a twin's polls fold column by column instead
+# (`replication_columns`).
 _Report = tuple[float, str, str, int, int, bool, ReplicaPosition | ReplicaPositions, int]
 
 
@@ -352,9 +376,10 @@ def _time_cloud(report: _Report) -> tuple[float, str]:
     return report[0], report[1]
 
 
-def _merge(ds: DatastoreState, reports: list[_Report], now_s: float, params: ReplicationParams) -> DatastoreState:
-    copies = dict(ds.copies)
-    primary, newest, history = ds.primary, ds.newest_acked, list(ds.acked_history)
+def _merge(ds: DatastoreState, reports: list[_Report], history: list[tuple[float, int]]) -> tuple[str | None, int, Latest]:
+    """The datastore's primary, newest acked (appending to `history`) and each reported copy's newest report."""
+    copies = ds.copies
+    primary, newest = ds.primary, ds.newest_acked
     primary_t = max((c.position.t_s for c in copies.values() if c.position.role == "primary"), default=-math.inf)
     # Per copy, the newest report taken so far: (t_s, received, last advance, report). Each report is
     # judged against the one before it, as if every report had been stored in turn; the memory gets
@@ -381,33 +406,25 @@ def _merge(ds: DatastoreState, reports: list[_Report], now_s: float, params: Rep
         if primary is not None and cloud != primary:
             # A promotion started a new history: the new primary's acknowledged positions are the
             # reference from now on (what the old one acknowledged beyond them is already lost).
-            newest, history = acked, []
+            newest = acked
+            history.clear()
         primary = cloud
         if acked > newest:
             newest = acked
         # Every report is kept, idle ones included, so that a gap is dated by when the primary
         # really acknowledged it rather than spread over an idle stretch.
         history.append((t, newest))
-    for cloud, (_, _, last_advance, rep) in latest.items():
-        old = copies.get(cloud)
-        copies[cloud] = CopyState(_position(rep), last_advance, old.stalled if old else False)
+    return primary, newest, {cloud: (_position(rep), advanced, received)
+                             for cloud, (_, received, advanced, rep) in latest.items()}
+
+
+def _trim(history: list[tuple[float, int]], now_s: float, params: ReplicationParams) -> tuple[tuple[float, int], ...]:
     horizon = now_s - params.history_s
     # Keep the newest sample at or before the horizon so a gap just older than it still interpolates.
-    drop = 0
-    while len(history) - drop > 2 and history[drop + 1][0] <= horizon:
+    drop, most = 0, len(history) - 2
+    while drop < most and history[drop + 1][0] <= horizon:
         drop += 1
-    history = history[drop:][-params.history_max :]
-    return replace(ds, primary=primary, newest_acked=newest, acked_history=tuple(history), copies=copies)
-
-
-def _stall_after_s(ds: DatastoreState, params: ReplicationParams) -> float:
-    return max(params.stall_after_s, ds.target.sync_rpo_s)
-
-
-def _is_stalled(ds: DatastoreState, copy: CopyState, now_s: float, params: ReplicationParams) -> bool:
-    if copy.cloud == ds.primary:
-        return False
-    return copy.received < ds.newest_acked and now_s - copy.last_advance_s >= _stall_after_s(ds, params)
+    return tuple(history[max(drop, len(history) - params.history_max) :])
 
 
 def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
@@ -418,39 +435,97 @@ def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
 
 def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[ReplicationMemory]:
     params = view.params
-    by_store = _reports(view.positions, view.targets)
+    # A twin's polls fold column by column (`replication_columns`); anything else merges report by
+    # report. Both give the same memory and actions (tests/property/test_replication_paths.py).
+    polls = polls_of(view.positions, view.targets)
+    by_store = _reports(view.positions, view.targets) if polls is None else {}
+    columns = Columns.of(polls[1]) if polls is not None else None
     actions: list[Action] = []
     stores: dict[str, DatastoreState] = {}
     wakeups: list[float] = []
     for name in sorted(view.targets):
         target = view.targets[name]
         old = memory.state.datastores.get(name) or DatastoreState(target, None, 0, (), {})
-        ds = _merge(old if old.target is target else replace(old, target=target), by_store.get(name, []), view.now_s, params)
-        copies: dict[str, CopyState] = {}
-        for cloud in sorted(ds.copies, key=lambda c: (_spec_order(view.clouds, c), c)):
-            copy = ds.copies[cloud]
-            stalled = _is_stalled(ds, copy, view.now_s, params)
-            if stalled != copy.stalled:
-                lacking = ds.newest_acked - copy.received
-                if stalled:
-                    event = "replication-stalled"
-                    why = (f"{cloud} received nothing for {view.now_s - copy.last_advance_s:g} s "
-                           f"(>= {_stall_after_s(ds, params):g} s) while {ds.primary} is {lacking} ahead")
-                else:
-                    event, why = "replication-resumed", f"{cloud} is receiving from {ds.primary} again"
-                actions.append(Condition(f"{name}/{cloud}", event, why))
-            elif not stalled and copy.cloud != ds.primary and copy.received < ds.newest_acked:
-                wakeups.append(copy.last_advance_s + _stall_after_s(ds, params) - view.now_s)
-            copies[cloud] = copy if stalled == copy.stalled else replace(copy, stalled=stalled)
-        # Exposure reads positions only, not the stall flags: judged on the merged copies, one replace for both.
-        state = ReplicationState(view.now_s, view.clouds, {name: ds})
-        breached = ds.primary is not None and len(ds.copies) > 1 and _breach(target, state.exposure_s(name))
-        if breached != old.breached:
-            actions.append(_breach_condition(name, state, target, breached))
-        stores[name] = replace(ds, copies=copies, breached=breached)
+        history = list(old.acked_history)
+        cols = polls[0].stores.get(name) if polls is not None else None
+        if cols is not None and columns is not None:
+            primary, newest, latest = fold(cols, columns, old.copies, old.primary, old.newest_acked, history)
+        elif polls is not None:
+            primary, newest, latest = old.primary, old.newest_acked, {}
+        else:
+            primary, newest, latest = _merge(old, by_store.get(name, []), history)
+        stores[name] = _judge(name, target, old, primary, newest, _trim(history, view.now_s, params), latest, view,
+                              actions, wakeups)
     state = ReplicationState(view.now_s, view.clouds, stores)
     requeue = max(0.0, min(wakeups)) if wakeups else None
     return Decision(ReplicationMemory(state), tuple(actions), requeue)
+
+
+# A memo of `_spec_sorted` (a pure function of its key): the same few cloud sets every step.
+_ORDERS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+_ORDERS_MAX = 256
+
+
+def _spec_sorted(clouds: tuple[str, ...], keys: tuple[str, ...]) -> tuple[str, ...]:
+    """`keys` in spec order, then by name: the order conditions are emitted in (the same few sets every step)."""
+    found = _ORDERS.get((clouds, keys))
+    if found is None:
+        if len(_ORDERS) >= _ORDERS_MAX:
+            _ORDERS.clear()
+        found = _ORDERS[(clouds, keys)] = tuple(sorted(keys, key=lambda c: (_spec_order(clouds, c), c)))
+    return found
+
+
+def _judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str | None, newest: int,
+           history: tuple[tuple[float, int], ...], latest: Latest, view: ReplicationView, actions: list[Action],
+           wakeups: list[float]) -> DatastoreState:
+    """The merged datastore's stalls and RPO breach, against what the memory held (level-triggered)."""
+    now_s = view.now_s
+    after = max(view.params.stall_after_s, target.sync_rpo_s)
+    was = old.copies
+    # The merged copies in the memory's order, new ones after it as first reported.
+    keys = tuple(was)
+    if not latest.keys() <= was.keys():
+        keys += tuple(c for c in latest if c not in was)
+    # The copy whose cloud `exposure_s` leaves out by default (no primary: none).
+    excluded = primary if primary else None
+    survivor: int | None = None
+    copies: dict[str, CopyState] = {}
+    for cloud in _spec_sorted(view.clouds, keys):
+        news = latest.get(cloud)
+        before = was.get(cloud)
+        if news is None:
+            assert before is not None
+            position, last_advance, received = before.position, before.last_advance_s, before.received
+        else:
+            position, last_advance, received = news
+        was_stalled = before.stalled if before is not None else False
+        holder = position.cloud
+        lacking = holder != primary and received < newest
+        stalled = lacking and now_s - last_advance >= after
+        if stalled != was_stalled:
+            if stalled:
+                event = "replication-stalled"
+                why = (f"{cloud} received nothing for {now_s - last_advance:g} s "
+                       f"(>= {after:g} s) while {primary} is {newest - received} ahead")
+            else:
+                event, why = "replication-resumed", f"{cloud} is receiving from {primary} again"
+            actions.append(Condition(f"{name}/{cloud}", event, why))
+        elif lacking and not stalled:
+            wakeups.append(last_advance + after - now_s)
+        copies[cloud] = before if news is None and stalled == was_stalled and before is not None else (
+            _copy_state(position, last_advance, stalled))
+        # The best survivor holds the most received (`best_survivor`); only that decides the exposure.
+        if position.reachable and holder != excluded and (survivor is None or received > survivor):
+            survivor = received
+    breached = False
+    if primary is not None and len(copies) > 1:
+        breached = _breach(target, math.inf if survivor is None else _gap(target, newest, history, survivor))
+    if breached != old.breached:
+        # Judged on the merged copies in the order they merged (it names the best survivor).
+        merged = DatastoreState(target, primary, newest, history, {c: copies[c] for c in keys})
+        actions.append(_breach_condition(name, ReplicationState(now_s, view.clouds, {name: merged}), target, breached))
+    return DatastoreState(target, primary, newest, history, copies, breached)
 
 
 def _breach_condition(name: str, state: ReplicationState, target: DatastoreTarget, breached: bool) -> Condition:
