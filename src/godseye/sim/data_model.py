@@ -63,11 +63,15 @@ class Store:
         self.batch_phase_s = batch_phase_s
         self.acked_mb = 0.0
         self.backlog_mb = {c: 0.0 for c in clouds}  # async: acked writes a copy has not received
+        # These per-copy dicts are updated in place, never rebound: readers may keep hold of them.
         self.synced_at_s = {c: 0.0 for c in clouds}  # batch: time up to which a copy holds writes
         self.sync_received_mb = {c: 0.0 for c in clouds}  # sync: what a copy held when last linked
         self.received_mb = {c: 0.0 for c in clouds}  # async: what a copy has received (only grows)
         self.held = False
         self.rate_mb_s = write_mb_s
+        # Follow from rate_mb_s, refreshed with it (DataModel._rate): async in-flight bound, batch transfer.
+        self.in_flight_cap_mb = 0.0
+        self.transfer_s = 0.0
         self.election_until_s: float | None = None
         self.frozen_lag_s: dict[str, float] = {}  # lag of each copy when the primary became unreachable
         self._links: dict[str, bool] = {}
@@ -105,6 +109,42 @@ class Store:
         return self._links
 
 
+# How one copy's position is read: (its store's index, how, the store's per-copy dict, cloud);
+# how: READ_PRIMARY the store's acked position, READ_BATCH synced_at_s in ms, READ_BYTES received bytes.
+CopyRead = tuple[int, int, dict[str, float], str]
+READ_PRIMARY, READ_BATCH, READ_BYTES = 0, 1, 2
+
+
+@dataclass(slots=True)
+class CopyLayout:
+    """What sensors.replication derives from the primaries alone, so a poll only reads positions:
+    the columns naming every copy (store by store, clouds in order) and how to read each copy."""
+
+    primaries: tuple[str, ...]
+    names: tuple[str, ...]
+    clouds: tuple[str, ...]
+    roles: tuple[Literal["primary", "replica"], ...]
+    stores: list[tuple[Store, bool]]  # (store, is batch)
+    store_of: tuple[int, ...]  # each copy's store index
+    reads: list[CopyRead]
+    # The reachable column for one fault state: (fault state, its version, column).
+    reachable: tuple[FaultState | None, int, tuple[bool, ...]] = (None, -1, ())
+
+
+@dataclass(frozen=True, slots=True)
+class _Steady:
+    """The stores a fault state leaves steady (primary up, no election, writes not held), grouped by
+    mode with the copies their primary ships to; the rest take the general step. Valid for one fault
+    state while no primary, election or hold changes."""
+
+    faults: FaultState
+    version: int
+    sync: list[tuple[Store, bool, list[str]]]  # (store, writing: a majority is linked, linked copies)
+    async_: list[tuple[Store, list[str], list[str]]]  # (store, linked copies, cut-off copies)
+    batch: list[tuple[Store, list[str]]]  # (store, linked copies)
+    general: list[Store]
+
+
 class DataModel:
     def __init__(self, platform: Platform, primaries: dict[str, str], tiers: dict[str, int], rng: random.Random) -> None:
         clouds = list(platform.clouds)
@@ -115,74 +155,139 @@ class DataModel:
         ]
         self.by_name = {s.name: s for s in self.stores}
         self.losses: list[Loss] = []
-        # sensors.replication's columns that only change with a primary: (primaries, names, clouds, roles).
-        self.layout: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...],
-                           tuple[Literal["primary", "replica"], ...]] | None = None
+        self.layout: CopyLayout | None = None  # sensors.replication's, kept here across polls
+        # Every poll of a jump passes the same load: the rates are set again only when it changed.
+        self._rated: dict[str, float] | None = None
+        self._steady: _Steady | None = None
 
     def advance(self, t0: float, t1: float, load: dict[str, float], faults: FaultState) -> list[tuple[float, str]]:
         """Integrate writes and replication over [t0, t1); returns timeline notes (elections)."""
         dt = t1 - t0
         notes: list[tuple[float, str]] = []
-        for st in self.stores:
-            st.rate_mb_s = st.write_mb_s * load.get(st.name, 1.0)
-            primary_up = faults.cloud_up(st.primary)
-            if not primary_up or st.election_until_s is not None:
-                if not primary_up and not st.frozen_lag_s:
-                    st.frozen_lag_s = {c: st.lag_s(c, t0) for c in st.clouds}
-                if st.mode == "sync" and not primary_up and st.election_until_s is None:
-                    st.election_until_s = t0 + LEASE_S
-                if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
-                    at = st.election_until_s
-                    notes += [(at, n) for n in self._elect(st, at, faults)]
-                if not primary_up and st.mode != "sync" and st.kind != "sql":
-                    notes += [(t0, n) for n in self._writers_move(st, t0, faults)]
-                if faults.cloud_up(st.primary):
-                    st.frozen_lag_s = {}
-            elif st.frozen_lag_s:
-                st.frozen_lag_s = {}  # the steady case: primary up, no election pending
-            links = st.links(faults)
-            # Store.writable, inlined (the hot path): no election under way, primary up, a majority for sync.
-            until = st.election_until_s
-            writing = (not st.held and (until is None or not t0 < until) and faults.cloud_up(st.primary)
-                       and (st.mode != "sync" or sum(links.values()) * 2 > len(st.clouds)))
+        if load != self._rated:
+            self._rate(load)
+        plan = self._steady
+        if plan is None or plan.faults is not faults or plan.version != faults.version:
+            plan = self._steady = self._group(faults)
+        for st in plan.general:
+            before = (st.primary, st.election_until_s)
+            self._step(st, t0, t1, dt, faults, notes)
+            if (st.primary, st.election_until_s) != before:
+                self._steady = None
+        # The steady stores: Store.writable and the general step with every test already answered.
+        for st, writing, linked in plan.sync:
             if writing:
                 st.acked_mb += st.rate_mb_s * dt
-            if st.mode == "sync":
-                primary, acked, sync_received = st.primary, st.acked_mb, st.sync_received_mb
-                for c in st.clouds:
-                    if c != primary and links[c]:
-                        sync_received[c] = acked
-            elif st.mode == "async":
-                # Constant over the step: the link's delay and what flows in and out of each queue.
-                acked = st.acked_mb
-                in_flight = min(acked, st.pipeline_s() * st.rate_mb_s)
-                inflow = st.rate_mb_s * dt if writing else 0.0
-                full_drain = st.replication_mb_s * dt
-                backlog, received, primary = st.backlog_mb, st.received_mb, st.primary
-                for c in st.clouds:
-                    if c == primary:
-                        continue
-                    link = links[c]
-                    b = backlog[c] + inflow - (full_drain if link else 0.0)
-                    b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
-                    backlog[c] = b
-                    if link:
-                        held = acked - b - in_flight
-                        if held > received[c]:
-                            received[c] = held
-            else:
-                window = self._last_window(st, t1)
-                for c in st.clouds:
-                    if c != st.primary and links[c]:
-                        st.synced_at_s[c] = max(st.synced_at_s[c], window)
+            acked, sync_received = st.acked_mb, st.sync_received_mb
+            for c in linked:
+                sync_received[c] = acked
+        for st, linked, cut in plan.async_:
+            inflow = st.rate_mb_s * dt
+            st.acked_mb += inflow
+            acked = st.acked_mb
+            cap = st.in_flight_cap_mb
+            in_flight = cap if cap < acked else acked  # min(acked, cap)
+            full_drain = st.replication_mb_s * dt
+            backlog, received = st.backlog_mb, st.received_mb
+            for c in linked:
+                b = backlog[c] + inflow - full_drain
+                b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
+                backlog[c] = b
+                held = acked - b - in_flight
+                if held > received[c]:
+                    received[c] = held
+            for c in cut:
+                b = backlog[c] + inflow
+                backlog[c] = b if b > 0.0 else 0.0
+        for st, linked in plan.batch:
+            st.acked_mb += st.rate_mb_s * dt
+            window = self._last_window(st, t1)
+            synced = st.synced_at_s
+            for c in linked:
+                if window > synced[c]:  # max(synced, window)
+                    synced[c] = window
         return notes
+
+    def _rate(self, load: dict[str, float]) -> None:
+        """Write rates from the load, and what follows from them for the whole step."""
+        for st in self.stores:
+            st.rate_mb_s = st.write_mb_s * load.get(st.name, 1.0)
+            if st.mode == "async":
+                st.in_flight_cap_mb = st.pipeline_s() * st.rate_mb_s
+            elif st.mode == "batch":
+                st.transfer_s = st.rate_mb_s * BATCH_WINDOW_S / st.replication_mb_s
+        self._rated = dict(load)
+
+    def _group(self, faults: FaultState) -> _Steady:
+        sync: list[tuple[Store, bool, list[str]]] = []
+        async_: list[tuple[Store, list[str], list[str]]] = []
+        batch: list[tuple[Store, list[str]]] = []
+        general: list[Store] = []
+        for st in self.stores:
+            if st.held or st.election_until_s is not None or not faults.cloud_up(st.primary):
+                general.append(st)
+                continue
+            st.frozen_lag_s = {}  # what the general step does first for a store whose primary is up
+            links = st.links(faults)
+            linked = [c for c in st.clouds if c != st.primary and links[c]]
+            if st.mode == "sync":
+                sync.append((st, sum(links.values()) * 2 > len(st.clouds), linked))
+            elif st.mode == "async":
+                async_.append((st, linked, [c for c in st.clouds if c != st.primary and not links[c]]))
+            else:
+                batch.append((st, linked))
+        return _Steady(faults, faults.version, sync, async_, batch, general)
+
+    def _step(self, st: Store, t0: float, t1: float, dt: float, faults: FaultState,
+              notes: list[tuple[float, str]]) -> None:
+        """One store over [t0, t1) in general: elections, moving writers, holds, partitions, stalls."""
+        primary_up = faults.cloud_up(st.primary)
+        if not primary_up or st.election_until_s is not None:
+            if not primary_up and not st.frozen_lag_s:
+                st.frozen_lag_s = {c: st.lag_s(c, t0) for c in st.clouds}
+            if st.mode == "sync" and not primary_up and st.election_until_s is None:
+                st.election_until_s = t0 + LEASE_S
+            if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
+                at = st.election_until_s
+                notes += [(at, n) for n in self._elect(st, at, faults)]
+            if not primary_up and st.mode != "sync" and st.kind != "sql":
+                notes += [(t0, n) for n in self._writers_move(st, t0, faults)]
+            if faults.cloud_up(st.primary):
+                st.frozen_lag_s = {}
+        elif st.frozen_lag_s:
+            st.frozen_lag_s = {}  # the steady case: primary up, no election pending
+        links = st.links(faults)
+        writing = st.writable(faults, t0) and not st.held
+        if writing:
+            st.acked_mb += st.rate_mb_s * dt
+        if st.mode == "sync":
+            for c in st.clouds:
+                if c != st.primary and links[c]:
+                    st.sync_received_mb[c] = st.acked_mb
+        elif st.mode == "async":
+            acked = st.acked_mb
+            in_flight = min(acked, st.in_flight_cap_mb)
+            inflow = st.rate_mb_s * dt if writing else 0.0
+            for c in st.clouds:
+                if c == st.primary:
+                    continue
+                link = links[c]
+                b = st.backlog_mb[c] + inflow - (st.replication_mb_s * dt if link else 0.0)
+                b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
+                st.backlog_mb[c] = b
+                if link:
+                    st.received_mb[c] = max(st.received_mb[c], acked - b - in_flight)
+        else:
+            window = self._last_window(st, t1)
+            for c in st.clouds:
+                if c != st.primary and links[c]:
+                    st.synced_at_s[c] = max(st.synced_at_s[c], window)
 
     def _last_window(self, st: Store, t: float) -> float:
         k = (t - st.batch_phase_s) // BATCH_WINDOW_S
         boundary = st.batch_phase_s + k * BATCH_WINDOW_S
         # A window's content arrives one transfer later: its volume over the replication throughput.
-        transfer = st.rate_mb_s * BATCH_WINDOW_S / st.replication_mb_s
-        return boundary - BATCH_WINDOW_S if t < boundary + transfer else boundary
+        return boundary - BATCH_WINDOW_S if t < boundary + st.transfer_s else boundary
 
     def _writers_move(self, st: Store, t: float, faults: FaultState) -> list[str]:
         """Streams and object stores are written in every cloud and mirrored (MirrorMaker, bucket
@@ -216,6 +321,7 @@ class DataModel:
         window = 0.0 if faults.linked(old, cloud) else st.frozen_lag_s.get(cloud, st.lag_s(cloud, t))
         self.losses.append(Loss(t, st.name, old, cloud, window))
         st.primary = cloud
+        self._steady = None
         st.frozen_lag_s = {}
         for c in st.clouds:
             st.backlog_mb[c] = 0.0 if c == cloud else st.backlog_mb[c]
@@ -244,6 +350,7 @@ class DataModel:
 
     def hold(self, name: str, hold: bool) -> None:
         self.by_name[name].held = hold
+        self._steady = None
 
     def worst_loss_s(self, name: str) -> float:
         return max((x.window_s for x in self.losses if x.datastore == name), default=0.0)

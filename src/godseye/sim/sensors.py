@@ -28,7 +28,7 @@ from godseye.control.observations import (
     ServedSplit,
     ServiceSample,
 )
-from godseye.sim.data_model import MB, DataModel
+from godseye.sim.data_model import MB, READ_BATCH, READ_BYTES, READ_PRIMARY, CopyLayout, CopyRead, DataModel
 from godseye.sim.faults import FaultState
 from godseye.sim.service_model import RATED_UTILIZATION, SATURATED_U
 from godseye.sim.world import World
@@ -157,36 +157,47 @@ def replication(t: float, data: DataModel, faults: FaultState) -> ReplicaPositio
 
     None for a platform without datastores.
     """
-    if not data.stores:
+    stores = data.stores
+    if not stores:
         return None
-    clouds = data.stores[0].clouds
-    up = tuple(faults.cloud_up(c) for c in clouds)
-    now_ms = int(t * 1000)
-    key = tuple(st.primary for st in data.stores)
+    key = tuple([st.primary for st in stores])
     layout = data.layout
-    if layout is None or layout[0] != key:
-        # Which copy is where and in which role only changes with a promotion: built once per primaries.
-        names: list[str] = []
-        where: list[str] = []
-        roles: list[Literal["primary", "replica"]] = []
-        for st in data.stores:
-            names += [st.name] * len(st.clouds)
-            where += st.clouds
-            roles += ["primary" if c == st.primary else "replica" for c in st.clouds]
-        layout = data.layout = (key, tuple(names), tuple(where), tuple(roles))
-    acked_col: list[int] = []
-    held_col: list[int] = []
-    for st in data.stores:
-        primary = st.primary
-        if st.mode == "batch":
-            acked = now_ms
-            synced = st.synced_at_s
-            held_col += [acked if c == primary else int(synced[c] * 1000) for c in st.clouds]
-        else:
-            acked = int(st.acked_mb * MB)
-            received = st.sync_received_mb if st.mode == "sync" else st.received_mb
-            held_col += [acked if c == primary else int(max(0.0, received[c]) * MB) for c in st.clouds]
-        acked_col += [acked] * len(st.clouds)
-    held_t = tuple(held_col)
-    return ReplicaPositions(t, layout[1], layout[2], layout[3], tuple(acked_col), held_t, held_t,
-                            up * len(data.stores))
+    if layout is None or layout.primaries != key:
+        layout = data.layout = _copy_layout(data, key)
+    seen, version, up = layout.reachable
+    if seen is not faults or version != faults.version:
+        up = tuple([faults.cloud_up(c) for c in stores[0].clouds]) * len(stores)
+        layout.reachable = (faults, faults.version, up)
+    now_ms = int(t * 1000)
+    acked = [now_ms if batch else int(st.acked_mb * MB) for st, batch in layout.stores]
+    # DataModel.positions for every copy at once; max(0.0, v) as a comparison (NaN included).
+    held = tuple([
+        acked[i] if how == READ_PRIMARY else int(d[c] * 1000) if how == READ_BATCH
+        else (int(v * MB) if (v := d[c]) > 0.0 else 0)
+        for i, how, d, c in layout.reads
+    ])
+    return ReplicaPositions(t, layout.names, layout.clouds, layout.roles, tuple([acked[i] for i in layout.store_of]),
+                            held, held, up)
+
+
+def _copy_layout(data: DataModel, primaries: tuple[str, ...]) -> CopyLayout:
+    """Which copy is where, in which role, read how: this only changes with a promotion."""
+    names: list[str] = []
+    where: list[str] = []
+    roles: list[Literal["primary", "replica"]] = []
+    store_of: list[int] = []
+    reads: list[CopyRead] = []
+    for i, st in enumerate(data.stores):
+        names += [st.name] * len(st.clouds)
+        where += st.clouds
+        store_of += [i] * len(st.clouds)
+        for c in st.clouds:
+            roles.append("primary" if c == st.primary else "replica")
+            if c == st.primary:
+                reads.append((i, READ_PRIMARY, st.received_mb, c))
+            elif st.mode == "batch":
+                reads.append((i, READ_BATCH, st.synced_at_s, c))
+            else:
+                reads.append((i, READ_BYTES, st.sync_received_mb if st.mode == "sync" else st.received_mb, c))
+    return CopyLayout(primaries, tuple(names), tuple(where), tuple(roles),
+                      [(st, st.mode == "batch") for st in data.stores], tuple(store_of), reads)
