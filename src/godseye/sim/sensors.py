@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Literal
 
 import numpy as np
@@ -28,7 +29,7 @@ from godseye.control.observations import (
     ServedSplit,
     ServiceSample,
 )
-from godseye.sim.data_model import MB, READ_BATCH, READ_BYTES, READ_PRIMARY, CopyLayout, CopyRead, DataModel
+from godseye.sim.data_model import CopyLayout, DataModel
 from godseye.sim.faults import FaultState
 from godseye.sim.service_model import RATED_UTILIZATION, SATURATED_U
 from godseye.sim.world import World
@@ -168,36 +169,22 @@ def replication(t: float, data: DataModel, faults: FaultState) -> ReplicaPositio
     if seen is not faults or version != faults.version:
         up = tuple([faults.cloud_up(c) for c in stores[0].clouds]) * len(stores)
         layout.reachable = (faults, faults.version, up)
-    now_ms = int(t * 1000)
-    acked = [now_ms if batch else int(st.acked_mb * MB) for st, batch in layout.stores]
-    # DataModel.positions for every copy at once; max(0.0, v) as a comparison (NaN included).
-    held = tuple([
-        acked[i] if how == READ_PRIMARY else int(d[c] * 1000) if how == READ_BATCH
-        else (int(v * MB) if (v := d[c]) > 0.0 else 0)
-        for i, how, d, c in layout.reads
-    ])
-    return ReplicaPositions(t, layout.names, layout.clouds, layout.roles, tuple([acked[i] for i in layout.store_of]),
-                            held, held, up)
+    acked, received = data.position_columns(t)
+    held = tuple(received)
+    return ReplicaPositions(t, layout.names, layout.clouds, layout.roles, layout.spread(acked), held, held, up)
 
 
 def _copy_layout(data: DataModel, primaries: tuple[str, ...]) -> CopyLayout:
-    """Which copy is where, in which role, read how: this only changes with a promotion."""
+    """Which copy is where and in which role: this only changes with a promotion."""
     names: list[str] = []
     where: list[str] = []
     roles: list[Literal["primary", "replica"]] = []
     store_of: list[int] = []
-    reads: list[CopyRead] = []
     for i, st in enumerate(data.stores):
         names += [st.name] * len(st.clouds)
         where += st.clouds
+        roles += ["primary" if c == st.primary else "replica" for c in st.clouds]
         store_of += [i] * len(st.clouds)
-        for c in st.clouds:
-            roles.append("primary" if c == st.primary else "replica")
-            if c == st.primary:
-                reads.append((i, READ_PRIMARY, st.received_mb, c))
-            elif st.mode == "batch":
-                reads.append((i, READ_BATCH, st.synced_at_s, c))
-            else:
-                reads.append((i, READ_BYTES, st.sync_received_mb if st.mode == "sync" else st.received_mb, c))
-    return CopyLayout(primaries, tuple(names), tuple(where), tuple(roles),
-                      [(st, st.mode == "batch") for st in data.stores], tuple(store_of), reads)
+    # itemgetter of one index gives the item itself, not a 1-tuple.
+    spread = operator.itemgetter(*store_of) if len(store_of) > 1 else lambda xs: (xs[0],)
+    return CopyLayout(primaries, tuple(names), tuple(where), tuple(roles), spread)
