@@ -10,6 +10,7 @@ import pytest
 from godseye.sim.data_model import BATCH_WINDOW_S, DataModel, primaries
 from godseye.sim.faults import FaultChange, FaultState, schedule
 from godseye.sim.metrics import RECOVERY_HOLD_S, RtoTracker
+from godseye.sim.sensors import replication
 from godseye.sim.service_model import ServiceParams, evaluate
 from godseye.sim.traffic import TrafficModel
 from godseye.sim.world import World
@@ -270,4 +271,9 @@ def test_position_columns_follow_positions_through_faults_holds_and_promotions(s
         expect = [dm.positions(st, c, t) for st in dm.stores for c in st.clouds]
         assert held == [h for _, h in expect]
         assert [a for i, a in enumerate(acked) for _ in dm.stores[i].clouds] == [a for a, _ in expect]
+        obs = replication(t, dm, fs)
+        assert obs is not None and obs.received_pos == obs.replayed_pos == tuple(held)
+        assert list(obs.acked_pos) == [a for a, _ in expect]
+        assert list(obs.roles) == ["primary" if c == st.primary else "replica" for st in dm.stores for c in st.clouds]
+        assert list(obs.reachable) == [fs.cloud_up(c) for st in dm.stores for c in st.clouds]
     assert len(dm.losses) >= 2  # the promotions happened, and the outage moved writers or elected

@@ -114,7 +114,7 @@ class CopyLayout:
     """What sensors.replication derives from the primaries alone, so that a poll only reads positions:
     the columns naming every copy (store by store, clouds in order)."""
 
-    primaries: tuple[str, ...]
+    promotions: int  # DataModel.promotions it was built at
     names: tuple[str, ...]
     clouds: tuple[str, ...]
     roles: tuple[Literal["primary", "replica"], ...]
@@ -151,6 +151,7 @@ class DataModel:
         self.by_name = {s.name: s for s in self.stores}
         self.losses: list[Loss] = []
         self.layout: CopyLayout | None = None  # sensors.replication's, kept here across polls
+        self.promotions = 0  # primaries changed so far: what the layout is keyed on
         # Every poll of a jump passes the same load: the rates are set again only when it changed.
         self._rated: dict[str, float] | None = None
         self._steady: _Steady | None = None
@@ -373,6 +374,7 @@ class DataModel:
         window = 0.0 if faults.linked(old, cloud) else st.frozen_lag_s.get(cloud, st.lag_s(cloud, t))
         self.losses.append(Loss(t, st.name, old, cloud, window))
         st.primary = cloud
+        self.promotions += 1
         self._steady = None
         self._stale = True
         st.frozen_lag_s = {}

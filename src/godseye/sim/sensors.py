@@ -161,10 +161,9 @@ def replication(t: float, data: DataModel, faults: FaultState) -> ReplicaPositio
     stores = data.stores
     if not stores:
         return None
-    key = tuple([st.primary for st in stores])
     layout = data.layout
-    if layout is None or layout.primaries != key:
-        layout = data.layout = _copy_layout(data, key)
+    if layout is None or layout.promotions != data.promotions:
+        layout = data.layout = _copy_layout(data)
     seen, version, up = layout.reachable
     if seen is not faults or version != faults.version:
         up = tuple([faults.cloud_up(c) for c in stores[0].clouds]) * len(stores)
@@ -174,7 +173,7 @@ def replication(t: float, data: DataModel, faults: FaultState) -> ReplicaPositio
     return ReplicaPositions(t, layout.names, layout.clouds, layout.roles, layout.spread(acked), held, held, up)
 
 
-def _copy_layout(data: DataModel, primaries: tuple[str, ...]) -> CopyLayout:
+def _copy_layout(data: DataModel) -> CopyLayout:
     """Which copy is where and in which role: this only changes with a promotion."""
     names: list[str] = []
     where: list[str] = []
@@ -187,4 +186,4 @@ def _copy_layout(data: DataModel, primaries: tuple[str, ...]) -> CopyLayout:
         store_of += [i] * len(st.clouds)
     # itemgetter of one index gives the item itself, not a 1-tuple.
     spread = operator.itemgetter(*store_of) if len(store_of) > 1 else lambda xs: (xs[0],)
-    return CopyLayout(primaries, tuple(names), tuple(where), tuple(roles), spread)
+    return CopyLayout(data.promotions, tuple(names), tuple(where), tuple(roles), spread)
