@@ -57,6 +57,7 @@ class Store:
         self.name = name
         self.kind = kind
         self.mode: Mode = "batch" if kind == "object" else ("sync" if tier == 1 else "async")
+        self.base_lag_s = ASYNC_BASE_LAG_S.get(kind, 0.0)
         self.write_mb_s = write_mb_s
         self.replication_mb_s = replication_mb_s
         self.clouds = clouds
@@ -89,7 +90,7 @@ class Store:
     def pipeline_s(self) -> float:
         """Delay of the replication link at the current write rate (M/M/1-like, capped near saturation)."""
         rho = min(self.rate_mb_s / self.replication_mb_s, LINK_SATURATED)
-        return ASYNC_BASE_LAG_S.get(self.kind, 0.0) / (1.0 - rho)
+        return self.base_lag_s / (1.0 - rho)
 
     def writable(self, faults: FaultState, now: float) -> bool:
         if self.election_until_s is not None and now < self.election_until_s:
@@ -154,6 +155,8 @@ class DataModel:
         self.promotions = 0  # primaries changed so far: what the layout is keyed on
         # Every poll of a jump passes the same load: the rates are set again only when it changed.
         self._rated: dict[str, float] | None = None
+        self._by_mode: dict[Mode, list[Store]] = {m: [st for st in self.stores if st.mode == m]
+                                                  for m in ("sync", "async", "batch")}
         self._steady: _Steady | None = None
         # `positions` of every store's acked (store order) and every copy's received (store by store,
         # clouds in order), as ints: the steady step keeps them current, converting only what moved;
@@ -263,12 +266,18 @@ class DataModel:
 
     def _rate(self, load: dict[str, float]) -> None:
         """Write rates from the load, and what follows from them for the whole step."""
-        for st in self.stores:
-            st.rate_mb_s = st.write_mb_s * load.get(st.name, 1.0)
-            if st.mode == "async":
-                st.in_flight_cap_mb = st.pipeline_s() * st.rate_mb_s
-            elif st.mode == "batch":
-                st.transfer_s = st.rate_mb_s * BATCH_WINDOW_S / st.replication_mb_s
+        get = load.get
+        for st in self._by_mode["sync"]:
+            st.rate_mb_s = st.write_mb_s * get(st.name, 1.0)
+        for st in self._by_mode["async"]:
+            st.rate_mb_s = rate = st.write_mb_s * get(st.name, 1.0)
+            # Store.pipeline_s, inlined: min(rate / replication_mb_s, LINK_SATURATED).
+            rho = rate / st.replication_mb_s
+            rho = LINK_SATURATED if rho > LINK_SATURATED else rho
+            st.in_flight_cap_mb = st.base_lag_s / (1.0 - rho) * rate
+        for st in self._by_mode["batch"]:
+            st.rate_mb_s = rate = st.write_mb_s * get(st.name, 1.0)
+            st.transfer_s = rate * BATCH_WINDOW_S / st.replication_mb_s
         self._rated = dict(load)
 
     def _group(self, faults: FaultState) -> _Steady:
