@@ -10,6 +10,7 @@ import pytest
 from godseye.sim.data_model import BATCH_WINDOW_S, DataModel, primaries
 from godseye.sim.faults import FaultChange, FaultState, schedule
 from godseye.sim.metrics import RECOVERY_HOLD_S, RtoTracker
+from godseye.sim.sensors import replication
 from godseye.sim.service_model import ServiceParams, evaluate
 from godseye.sim.traffic import TrafficModel
 from godseye.sim.world import World
@@ -233,3 +234,46 @@ def test_vcpu_bookkeeping_matches_a_recount(small: Platform) -> None:
     w.advance_to(200.0)
     assert np.allclose(w.vcpu_used(), w.recount_vcpu())
     assert (w.vcpu_used() <= w.nodes_ready * w.node_vcpu + 1e-9).all()
+
+
+def test_position_columns_follow_positions_through_faults_holds_and_promotions(small: Platform) -> None:
+    """The steady step keeps the position columns by itself (converting only what moved): after every
+    step they must be what `positions` says of every copy, whatever happened in between."""
+    dm, fs = data(small)
+    faults: list[CloudOutage | Partition | ReplicationStall] = [
+        Partition(kind="partition", at_s=300, clouds=["b", "c"], until_s=600),
+        ReplicationStall(kind="replication_stall", at_s=450, datastore="events", cloud="b", until_s=900),
+        CloudOutage(kind="cloud_outage", at_s=1200, cloud="a", until_s=1500),
+    ]
+    changes = sorted([FaultChange(f.at_s, i, "start", f) for i, f in enumerate(faults)]
+                     + [FaultChange(f.until_s, i, "end", f) for i, f in enumerate(faults) if f.until_s is not None],
+                     key=lambda c: c.t_s)
+    load = {"events": 1.0}
+    t = 0.0
+    while t < 2000:
+        while changes and changes[0].t_s <= t:
+            fs.apply(changes.pop(0))
+        if t == 150:
+            load["events"] = 1.6  # in place: 6.4 of 5 MB/s, a backlog builds
+        if t == 250:
+            load = {"events": 0.5}  # drains
+        if t == 700:
+            dm.hold("orders", True)
+        if t == 800:
+            dm.hold("orders", False)
+        if t == 1000:
+            dm.promote("events", "b", t, fs)
+        if t == 1100:
+            dm.promote("media", "c", t, fs)
+        dm.advance(t, t + 5, load, fs)
+        t += 5
+        acked, held = dm.position_columns(t)
+        expect = [dm.positions(st, c, t) for st in dm.stores for c in st.clouds]
+        assert held == [h for _, h in expect]
+        assert [a for i, a in enumerate(acked) for _ in dm.stores[i].clouds] == [a for a, _ in expect]
+        obs = replication(t, dm, fs)
+        assert obs is not None and obs.received_pos == obs.replayed_pos == tuple(held)
+        assert list(obs.acked_pos) == [a for a, _ in expect]
+        assert list(obs.roles) == ["primary" if c == st.primary else "replica" for st in dm.stores for c in st.clouds]
+        assert list(obs.reachable) == [fs.cloud_up(c) for st in dm.stores for c in st.clouds]
+    assert len(dm.losses) >= 2  # the promotions happened, and the outage moved writers or elected

@@ -24,8 +24,9 @@ unreachable) loses the writes the new primary did not hold: that window, in seco
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from godseye.sim.faults import FaultState
 from godseye.spec.models import Platform
@@ -56,6 +57,7 @@ class Store:
         self.name = name
         self.kind = kind
         self.mode: Mode = "batch" if kind == "object" else ("sync" if tier == 1 else "async")
+        self.base_lag_s = ASYNC_BASE_LAG_S.get(kind, 0.0)
         self.write_mb_s = write_mb_s
         self.replication_mb_s = replication_mb_s
         self.clouds = clouds
@@ -68,6 +70,9 @@ class Store:
         self.received_mb = {c: 0.0 for c in clouds}  # async: what a copy has received (only grows)
         self.held = False
         self.rate_mb_s = write_mb_s
+        # Follow from rate_mb_s, refreshed with it (DataModel._rate): async in-flight bound, batch transfer.
+        self.in_flight_cap_mb = 0.0
+        self.transfer_s = 0.0
         self.election_until_s: float | None = None
         self.frozen_lag_s: dict[str, float] = {}  # lag of each copy when the primary became unreachable
         self._links: dict[str, bool] = {}
@@ -85,7 +90,7 @@ class Store:
     def pipeline_s(self) -> float:
         """Delay of the replication link at the current write rate (M/M/1-like, capped near saturation)."""
         rho = min(self.rate_mb_s / self.replication_mb_s, LINK_SATURATED)
-        return ASYNC_BASE_LAG_S.get(self.kind, 0.0) / (1.0 - rho)
+        return self.base_lag_s / (1.0 - rho)
 
     def writable(self, faults: FaultState, now: float) -> bool:
         if self.election_until_s is not None and now < self.election_until_s:
@@ -105,6 +110,37 @@ class Store:
         return self._links
 
 
+@dataclass(slots=True)
+class CopyLayout:
+    """What sensors.replication derives from the primaries alone, so that a poll only reads positions:
+    the columns naming every copy (store by store, clouds in order)."""
+
+    promotions: int  # DataModel.promotions it was built at
+    names: tuple[str, ...]
+    clouds: tuple[str, ...]
+    roles: tuple[Literal["primary", "replica"], ...]
+    # Spreads per-store values to every copy of the store (an operator.itemgetter).
+    spread: Callable[[list[int]], Any]
+    # The reachable column for one fault state: (fault state, its version, column).
+    reachable: tuple[FaultState | None, int, tuple[bool, ...]] = (None, -1, ())
+
+
+@dataclass(frozen=True, slots=True)
+class _Steady:
+    """The stores a fault state leaves steady (primary up, no election, writes not held), grouped by
+    mode with the copies their primary ships to; the rest take the general step. Valid for one fault
+    state while no primary, election or hold changes. Slots are indices in the position columns."""
+
+    faults: FaultState
+    version: int
+    # (store, its index, writing: a majority is linked, primary slot, linked copies with their slots)
+    sync: list[tuple[Store, int, bool, int, list[tuple[str, int]]]]
+    # (store, its index, primary slot, linked copies with their slots, cut-off copies)
+    async_: list[tuple[Store, int, int, list[tuple[str, int]], list[str]]]
+    batch: list[tuple[Store, list[tuple[str, int]]]]  # (store, linked copies with their slots)
+    general: list[Store]
+
+
 class DataModel:
     def __init__(self, platform: Platform, primaries: dict[str, str], tiers: dict[str, int], rng: random.Random) -> None:
         clouds = list(platform.clouds)
@@ -115,74 +151,205 @@ class DataModel:
         ]
         self.by_name = {s.name: s for s in self.stores}
         self.losses: list[Loss] = []
-        # sensors.replication's columns that only change with a primary: (primaries, names, clouds, roles).
-        self.layout: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...],
-                           tuple[Literal["primary", "replica"], ...]] | None = None
+        self.layout: CopyLayout | None = None  # sensors.replication's, kept here across polls
+        self.promotions = 0  # primaries changed so far: what the layout is keyed on
+        # Every poll of a jump passes the same load: the rates are set again only when it changed.
+        self._rated: dict[str, float] | None = None
+        self._by_mode: dict[Mode, list[Store]] = {m: [st for st in self.stores if st.mode == m]
+                                                  for m in ("sync", "async", "batch")}
+        self._steady: _Steady | None = None
+        # `positions` of every store's acked (store order) and every copy's received (store by store,
+        # clouds in order), as ints: the steady step keeps them current, converting only what moved;
+        # anything else marks them stale and the next read redoes them all.
+        self._first_slot = [0] * len(self.stores)
+        for i in range(1, len(self.stores)):
+            self._first_slot[i] = self._first_slot[i - 1] + len(self.stores[i - 1].clouds)
+        self._acked_pos = [0] * len(self.stores)
+        self._held_pos = [0] * sum(len(st.clouds) for st in self.stores)
+        self._stale = True
+        self._batch_slots: list[tuple[int, int]] = []  # (store index, primary slot): positions in ms of now
 
     def advance(self, t0: float, t1: float, load: dict[str, float], faults: FaultState) -> list[tuple[float, str]]:
         """Integrate writes and replication over [t0, t1); returns timeline notes (elections)."""
         dt = t1 - t0
         notes: list[tuple[float, str]] = []
-        for st in self.stores:
-            st.rate_mb_s = st.write_mb_s * load.get(st.name, 1.0)
-            primary_up = faults.cloud_up(st.primary)
-            if not primary_up or st.election_until_s is not None:
-                if not primary_up and not st.frozen_lag_s:
-                    st.frozen_lag_s = {c: st.lag_s(c, t0) for c in st.clouds}
-                if st.mode == "sync" and not primary_up and st.election_until_s is None:
-                    st.election_until_s = t0 + LEASE_S
-                if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
-                    at = st.election_until_s
-                    notes += [(at, n) for n in self._elect(st, at, faults)]
-                if not primary_up and st.mode != "sync" and st.kind != "sql":
-                    notes += [(t0, n) for n in self._writers_move(st, t0, faults)]
-                if faults.cloud_up(st.primary):
-                    st.frozen_lag_s = {}
-            elif st.frozen_lag_s:
-                st.frozen_lag_s = {}  # the steady case: primary up, no election pending
-            links = st.links(faults)
-            # Store.writable, inlined (the hot path): no election under way, primary up, a majority for sync.
-            until = st.election_until_s
-            writing = (not st.held and (until is None or not t0 < until) and faults.cloud_up(st.primary)
-                       and (st.mode != "sync" or sum(links.values()) * 2 > len(st.clouds)))
+        if load != self._rated:
+            self._rate(load)
+        plan = self._steady
+        if plan is None or plan.faults is not faults or plan.version != faults.version:
+            plan = self._steady = self._group(faults)
+        for st in plan.general:
+            before = (st.primary, st.election_until_s)
+            self._step(st, t0, t1, dt, faults, notes)
+            self._stale = True
+            if (st.primary, st.election_until_s) != before:
+                self._steady = None
+        # The steady stores: Store.writable and the general step with every test already answered, and
+        # `positions` of what moved (received bytes are max(0.0, v) as a comparison, NaN included).
+        acked_pos, held_pos = self._acked_pos, self._held_pos
+        for st, i, writing, slot, linked_at in plan.sync:
             if writing:
                 st.acked_mb += st.rate_mb_s * dt
-            if st.mode == "sync":
-                primary, acked, sync_received = st.primary, st.acked_mb, st.sync_received_mb
-                for c in st.clouds:
-                    if c != primary and links[c]:
-                        sync_received[c] = acked
-            elif st.mode == "async":
-                # Constant over the step: the link's delay and what flows in and out of each queue.
-                acked = st.acked_mb
-                in_flight = min(acked, st.pipeline_s() * st.rate_mb_s)
-                inflow = st.rate_mb_s * dt if writing else 0.0
-                full_drain = st.replication_mb_s * dt
-                backlog, received, primary = st.backlog_mb, st.received_mb, st.primary
-                for c in st.clouds:
-                    if c == primary:
-                        continue
-                    link = links[c]
-                    b = backlog[c] + inflow - (full_drain if link else 0.0)
-                    b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
-                    backlog[c] = b
-                    if link:
-                        held = acked - b - in_flight
-                        if held > received[c]:
-                            received[c] = held
-            else:
-                window = self._last_window(st, t1)
-                for c in st.clouds:
-                    if c != st.primary and links[c]:
-                        st.synced_at_s[c] = max(st.synced_at_s[c], window)
+            acked, sync_received = st.acked_mb, st.sync_received_mb
+            acked_pos[i] = held_pos[slot] = a = int(acked * MB)
+            r = a if acked > 0.0 else 0
+            for c, k in linked_at:
+                sync_received[c] = acked
+                held_pos[k] = r
+        for st, i, slot, linked_at, cut in plan.async_:
+            inflow = st.rate_mb_s * dt
+            st.acked_mb += inflow
+            acked = st.acked_mb
+            acked_pos[i] = held_pos[slot] = int(acked * MB)
+            cap = st.in_flight_cap_mb
+            in_flight = cap if cap < acked else acked  # min(acked, cap)
+            full_drain = st.replication_mb_s * dt
+            backlog, received = st.backlog_mb, st.received_mb
+            # The usual case: the link keeps up and has no backlog, which then stays 0.0, and every
+            # such copy is offered the same position (acked - 0.0 is acked).
+            keeps_up = inflow <= full_drain
+            level = acked - in_flight
+            level_pos = int(level * MB) if level > 0.0 else 0
+            for c, k in linked_at:
+                if keeps_up and backlog[c] == 0.0:
+                    if level > received[c]:
+                        received[c] = level
+                        held_pos[k] = level_pos
+                    continue
+                b = backlog[c] + inflow - full_drain
+                b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
+                backlog[c] = b
+                held = acked - b - in_flight
+                if held > received[c]:
+                    received[c] = held
+                    held_pos[k] = int(held * MB) if held > 0.0 else 0
+            for c in cut:
+                b = backlog[c] + inflow
+                backlog[c] = b if b > 0.0 else 0.0
+        for st, synced_at in plan.batch:
+            st.acked_mb += st.rate_mb_s * dt
+            # _last_window, inlined.
+            phase = st.batch_phase_s
+            boundary = phase + (t1 - phase) // BATCH_WINDOW_S * BATCH_WINDOW_S
+            window = boundary - BATCH_WINDOW_S if t1 < boundary + st.transfer_s else boundary
+            synced = st.synced_at_s
+            for c, k in synced_at:
+                if window > synced[c]:  # max(synced, window)
+                    synced[c] = window
+                    held_pos[k] = int(window * 1000)
         return notes
+
+    def position_columns(self, now: float) -> tuple[list[int], list[int]]:
+        """`positions` at `now` of every store's acked (store order) and every copy's received (store
+        by store, clouds in order). The lists are the model's own: read them before it advances."""
+        acked_pos, held_pos = self._acked_pos, self._held_pos
+        if self._stale:
+            self._stale = False
+            self._batch_slots = []
+            for i, st in enumerate(self.stores):
+                copies = list(enumerate(st.clouds, self._first_slot[i]))
+                if st.mode == "batch":  # the primary's positions are now's, filled in below
+                    for k, c in copies:
+                        if c == st.primary:
+                            self._batch_slots.append((i, k))
+                        else:
+                            held_pos[k] = int(st.synced_at_s[c] * 1000)
+                    continue
+                acked_pos[i] = a = int(st.acked_mb * MB)
+                received = st.sync_received_mb if st.mode == "sync" else st.received_mb
+                for k, c in copies:
+                    held_pos[k] = a if c == st.primary else int(max(0.0, received[c]) * MB)
+        now_ms = int(now * 1000)
+        for i, k in self._batch_slots:
+            acked_pos[i] = held_pos[k] = now_ms
+        return acked_pos, held_pos
+
+    def _rate(self, load: dict[str, float]) -> None:
+        """Write rates from the load, and what follows from them for the whole step."""
+        get = load.get
+        for st in self._by_mode["sync"]:
+            st.rate_mb_s = st.write_mb_s * get(st.name, 1.0)
+        for st in self._by_mode["async"]:
+            st.rate_mb_s = rate = st.write_mb_s * get(st.name, 1.0)
+            # Store.pipeline_s, inlined: min(rate / replication_mb_s, LINK_SATURATED).
+            rho = rate / st.replication_mb_s
+            rho = LINK_SATURATED if rho > LINK_SATURATED else rho
+            st.in_flight_cap_mb = st.base_lag_s / (1.0 - rho) * rate
+        for st in self._by_mode["batch"]:
+            st.rate_mb_s = rate = st.write_mb_s * get(st.name, 1.0)
+            st.transfer_s = rate * BATCH_WINDOW_S / st.replication_mb_s
+        self._rated = dict(load)
+
+    def _group(self, faults: FaultState) -> _Steady:
+        plan = _Steady(faults, faults.version, [], [], [], [])
+        for i, st in enumerate(self.stores):
+            if st.held or st.election_until_s is not None or not faults.cloud_up(st.primary):
+                plan.general.append(st)
+                continue
+            st.frozen_lag_s = {}  # what the general step does first for a store whose primary is up
+            links = st.links(faults)
+            slot = {c: k for k, c in enumerate(st.clouds, self._first_slot[i])}
+            linked = [c for c in st.clouds if c != st.primary and links[c]]
+            if st.mode == "sync":
+                majority = sum(links.values()) * 2 > len(st.clouds)
+                plan.sync.append((st, i, majority, slot[st.primary], [(c, slot[c]) for c in linked]))
+            elif st.mode == "async":
+                cut = [c for c in st.clouds if c != st.primary and not links[c]]
+                plan.async_.append((st, i, slot[st.primary], [(c, slot[c]) for c in linked], cut))
+            else:
+                plan.batch.append((st, [(c, slot[c]) for c in linked]))
+        return plan
+
+    def _step(self, st: Store, t0: float, t1: float, dt: float, faults: FaultState,
+              notes: list[tuple[float, str]]) -> None:
+        """One store over [t0, t1) in general: elections, moving writers, holds, partitions, stalls."""
+        primary_up = faults.cloud_up(st.primary)
+        if not primary_up or st.election_until_s is not None:
+            if not primary_up and not st.frozen_lag_s:
+                st.frozen_lag_s = {c: st.lag_s(c, t0) for c in st.clouds}
+            if st.mode == "sync" and not primary_up and st.election_until_s is None:
+                st.election_until_s = t0 + LEASE_S
+            if st.mode == "sync" and st.election_until_s is not None and t0 >= st.election_until_s - 1e-9:
+                at = st.election_until_s
+                notes += [(at, n) for n in self._elect(st, at, faults)]
+            if not primary_up and st.mode != "sync" and st.kind != "sql":
+                notes += [(t0, n) for n in self._writers_move(st, t0, faults)]
+            if faults.cloud_up(st.primary):
+                st.frozen_lag_s = {}
+        elif st.frozen_lag_s:
+            st.frozen_lag_s = {}  # the steady case: primary up, no election pending
+        links = st.links(faults)
+        writing = st.writable(faults, t0) and not st.held
+        if writing:
+            st.acked_mb += st.rate_mb_s * dt
+        if st.mode == "sync":
+            for c in st.clouds:
+                if c != st.primary and links[c]:
+                    st.sync_received_mb[c] = st.acked_mb
+        elif st.mode == "async":
+            acked = st.acked_mb
+            in_flight = min(acked, st.in_flight_cap_mb)
+            inflow = st.rate_mb_s * dt if writing else 0.0
+            for c in st.clouds:
+                if c == st.primary:
+                    continue
+                link = links[c]
+                b = st.backlog_mb[c] + inflow - (st.replication_mb_s * dt if link else 0.0)
+                b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
+                st.backlog_mb[c] = b
+                if link:
+                    st.received_mb[c] = max(st.received_mb[c], acked - b - in_flight)
+        else:
+            window = self._last_window(st, t1)
+            for c in st.clouds:
+                if c != st.primary and links[c]:
+                    st.synced_at_s[c] = max(st.synced_at_s[c], window)
 
     def _last_window(self, st: Store, t: float) -> float:
         k = (t - st.batch_phase_s) // BATCH_WINDOW_S
         boundary = st.batch_phase_s + k * BATCH_WINDOW_S
         # A window's content arrives one transfer later: its volume over the replication throughput.
-        transfer = st.rate_mb_s * BATCH_WINDOW_S / st.replication_mb_s
-        return boundary - BATCH_WINDOW_S if t < boundary + transfer else boundary
+        return boundary - BATCH_WINDOW_S if t < boundary + st.transfer_s else boundary
 
     def _writers_move(self, st: Store, t: float, faults: FaultState) -> list[str]:
         """Streams and object stores are written in every cloud and mirrored (MirrorMaker, bucket
@@ -216,6 +383,9 @@ class DataModel:
         window = 0.0 if faults.linked(old, cloud) else st.frozen_lag_s.get(cloud, st.lag_s(cloud, t))
         self.losses.append(Loss(t, st.name, old, cloud, window))
         st.primary = cloud
+        self.promotions += 1
+        self._steady = None
+        self._stale = True
         st.frozen_lag_s = {}
         for c in st.clouds:
             st.backlog_mb[c] = 0.0 if c == cloud else st.backlog_mb[c]
@@ -244,6 +414,7 @@ class DataModel:
 
     def hold(self, name: str, hold: bool) -> None:
         self.by_name[name].held = hold
+        self._steady = None
 
     def worst_loss_s(self, name: str) -> float:
         return max((x.window_s for x in self.losses if x.datastore == name), default=0.0)

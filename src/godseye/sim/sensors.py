@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Literal
 
 import numpy as np
@@ -28,7 +29,7 @@ from godseye.control.observations import (
     ServedSplit,
     ServiceSample,
 )
-from godseye.sim.data_model import MB, DataModel
+from godseye.sim.data_model import CopyLayout, DataModel
 from godseye.sim.faults import FaultState
 from godseye.sim.service_model import (
     CLIENT_TIMEOUT_MS,
@@ -175,36 +176,32 @@ def replication(t: float, data: DataModel, faults: FaultState) -> ReplicaPositio
 
     None for a platform without datastores.
     """
-    if not data.stores:
+    stores = data.stores
+    if not stores:
         return None
-    clouds = data.stores[0].clouds
-    up = tuple(faults.cloud_up(c) for c in clouds)
-    now_ms = int(t * 1000)
-    key = tuple(st.primary for st in data.stores)
     layout = data.layout
-    if layout is None or layout[0] != key:
-        # Which copy is where and in which role only changes with a promotion: built once per primaries.
-        names: list[str] = []
-        where: list[str] = []
-        roles: list[Literal["primary", "replica"]] = []
-        for st in data.stores:
-            names += [st.name] * len(st.clouds)
-            where += st.clouds
-            roles += ["primary" if c == st.primary else "replica" for c in st.clouds]
-        layout = data.layout = (key, tuple(names), tuple(where), tuple(roles))
-    acked_col: list[int] = []
-    held_col: list[int] = []
-    for st in data.stores:
-        primary = st.primary
-        if st.mode == "batch":
-            acked = now_ms
-            synced = st.synced_at_s
-            held_col += [acked if c == primary else int(synced[c] * 1000) for c in st.clouds]
-        else:
-            acked = int(st.acked_mb * MB)
-            received = st.sync_received_mb if st.mode == "sync" else st.received_mb
-            held_col += [acked if c == primary else int(max(0.0, received[c]) * MB) for c in st.clouds]
-        acked_col += [acked] * len(st.clouds)
-    held_t = tuple(held_col)
-    return ReplicaPositions(t, layout[1], layout[2], layout[3], tuple(acked_col), held_t, held_t,
-                            up * len(data.stores))
+    if layout is None or layout.promotions != data.promotions:
+        layout = data.layout = _copy_layout(data)
+    seen, version, up = layout.reachable
+    if seen is not faults or version != faults.version:
+        up = tuple([faults.cloud_up(c) for c in stores[0].clouds]) * len(stores)
+        layout.reachable = (faults, faults.version, up)
+    acked, received = data.position_columns(t)
+    held = tuple(received)
+    return ReplicaPositions(t, layout.names, layout.clouds, layout.roles, layout.spread(acked), held, held, up)
+
+
+def _copy_layout(data: DataModel) -> CopyLayout:
+    """Which copy is where and in which role: this only changes with a promotion."""
+    names: list[str] = []
+    where: list[str] = []
+    roles: list[Literal["primary", "replica"]] = []
+    store_of: list[int] = []
+    for i, st in enumerate(data.stores):
+        names += [st.name] * len(st.clouds)
+        where += st.clouds
+        roles += ["primary" if c == st.primary else "replica" for c in st.clouds]
+        store_of += [i] * len(st.clouds)
+    # itemgetter of one index gives the item itself, not a 1-tuple.
+    spread = operator.itemgetter(*store_of) if len(store_of) > 1 else lambda xs: (xs[0],)
+    return CopyLayout(data.promotions, tuple(names), tuple(where), tuple(roles), spread)
