@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 
 from godseye.control.actions import Action, Condition, ScaleNodePool
-from godseye.control.autoscaler_model import AutoscalerView, Key, NodeAsk, PodScale
+from godseye.control.autoscaler_model import AutoscalerView, Key, NodeAsk, PodScale, facts_of
 from godseye.plan.model import ServicePlan
 from godseye.policy import sizing
 
@@ -49,11 +49,11 @@ class CloudRoom:
     """
 
     def __init__(self, view: AutoscalerView, pods: Mapping[Key, PodScale]) -> None:
-        self._view = view
-        self._vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
-        self._floors = {(cloud, plan.name): floor_replicas(view, plan, cloud) for cloud in view.platform.clouds
-                        for plan in view.plans}
-        self._held = dict.fromkeys(view.platform.clouds, 0.0)
+        facts = facts_of(view.platform, view.plans)
+        self._vcpu = facts.vcpu
+        self._floors = facts.floors
+        self._size = facts.size_vcpu
+        self._held = dict.fromkeys(facts.clouds, 0.0)
         for (cloud, name), floor in self._floors.items():
             record = pods.get((cloud, name))
             self._held[cloud] += max(record.replicas if record is not None else 0, floor) * self._vcpu[name]
@@ -70,9 +70,8 @@ class CloudRoom:
 
     def fit(self, cloud: str, service: str, pods: Mapping[Key, PodScale]) -> int:
         """Same as `fit_replicas(view, cloud, service, pods)` for the `pods` this room follows."""
-        c = self._view.platform.clouds[cloud]
         others = self._held[cloud] - self._own((cloud, service), pods.get((cloud, service)))
-        return max(0, math.floor((c.max_nodes * c.node_vcpu - others) / self._vcpu[service] + EPS))
+        return max(0, math.floor((self._size[cloud] - others) / self._vcpu[service] + EPS))
 
 
 def spread_burst(
@@ -130,7 +129,7 @@ def node_ask(
 ) -> ScaleNodePool | None:
     """Nodes for the pods asked for: more when they do not fit, fewer when pods were scaled down."""
     c = view.platform.clouds[cloud]
-    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
+    vcpu = facts_of(view.platform, view.plans).vcpu
     need_vcpu = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud)
     needed = min(c.max_nodes, math.ceil(need_vcpu / c.node_vcpu - EPS))
     status = view.pools.get(cloud)

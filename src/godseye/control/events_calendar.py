@@ -84,6 +84,24 @@ def event_windows(
     by start are kept, so a runaway calendar slows nothing down.
     """
     past = history or {}
+    for cached_events, cached_epoch, cached_past, cached in _windows:
+        if cached_events is events and cached_epoch == epoch and cached_past == past:
+            return cached
+    windows = _event_windows(events, epoch, past)
+    # Snapshots of the arguments, so a caller's later changes to them cannot match a stale entry.
+    _windows.insert(0, (events, epoch, {k: tuple(v) for k, v in past.items()}, windows))
+    del _windows[_WINDOWS_CACHED:]
+    return windows
+
+
+# The calendar does not change between reconciles: recent ones are kept, keyed by the very events mapping.
+_WINDOWS_CACHED = 8
+_windows: list[tuple[Mapping[str, Event], datetime, dict[str, tuple[float, ...]], tuple[EventWindow, ...]]] = []
+
+
+def _event_windows(
+    events: Mapping[str, Event], epoch: datetime, past: Mapping[str, tuple[float, ...]]
+) -> tuple[EventWindow, ...]:
     out = []
     for name, event in events.items():
         start_s = (event.start - epoch).total_seconds()
