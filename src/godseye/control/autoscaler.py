@@ -67,6 +67,10 @@ EPS = 1e-9
 
 __all__ = ["AutoscalerMemory", "AutoscalerView", "reconcile"]
 
+# What the view alone says of one live (cloud, service): cloud, key, fresh sample, weight, need, whether
+# HPA's ask sets that need, the event's hold, and the event held.
+_Static = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None]
+
 # Which rule asks for a scale-up (see `_want_up`); its reason is only worded when the scale-up happens.
 _FLOOR, _HOLD, _NEED, _SPIKE, _LATENCY = range(5)
 
@@ -97,11 +101,10 @@ class _Cell:
         "weight",
     )
 
-    def __init__(self, cloud: str, key: Key, sample: ServiceSample | None, weight: int, need: int, by_hpa: bool,
-                 floor: int, hold: int, event: EventWindow | None, size_vcpu: float, baseline: int) -> None:
-        self.cloud, self.key, self.sample, self.weight = cloud, key, sample, weight
-        self.need, self.by_hpa, self.floor, self.hold, self.event = need, by_hpa, floor, hold, event
-        self.size_vcpu, self.baseline = size_vcpu, baseline  # size: the cloud's max_nodes x node_vcpu
+    def __init__(self, static: _Static, facts: PlatformFacts) -> None:
+        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event = static
+        self.floor, self.baseline = facts.floors[self.key], facts.baseline[self.key]
+        self.size_vcpu = facts.size_vcpu[self.cloud]  # the cloud's max_nodes x node_vcpu
         self.prior = PodScale(replicas=0)
         self.current = 0
         self.known = False  # the memory already has a record for this (cloud, service)
@@ -122,7 +125,7 @@ class _Service:
 class _Frame:
     """The view indexed once per reconcile: fresh samples, each service's total load, and its cells."""
 
-    __slots__ = ("cells", "events", "facts", "fresh", "live", "totals", "view")
+    __slots__ = ("cells", "events", "facts", "fresh", "live", "statics", "totals", "view")
 
     def __init__(self, view: AutoscalerView, facts: PlatformFacts, live: list[str],
                  events: dict[str, EventWindow | None]) -> None:
@@ -131,7 +134,15 @@ class _Frame:
         # The same test as `AutoscalerView.fresh_sample`, once per sample rather than once per look.
         self.fresh = {k: s for k, s in view.samples.items() if not now - s.t_s > window}
         self.totals: dict[str, tuple[float, float] | None] = {}
+        self.statics: dict[str, list[_Static]] = {}
         self.cells: dict[str, list[_Cell]] = {}
+
+    def cells_of(self, service: str) -> list[_Cell]:
+        """The service's cells, one per live cloud (made on first use: services at rest never need them)."""
+        cells = self.cells.get(service)
+        if cells is None:
+            cells = self.cells[service] = [_Cell(static, self.facts) for static in self.statics[service]]
+        return cells
 
     def total_offered_rps(self, service: str) -> tuple[float, float] | None:
         """`AutoscalerView.total_offered_rps`, looked up once per service."""
@@ -152,7 +163,7 @@ class _Frame:
         seen: list[object] = []
         for cell in cells:
             record = pods.get(cell.key)
-            cell.fit = room.fit(cell.cloud, cell.key[1], pods)
+            cell.fit = room.fit_record(cell.key, record)
             seen.append(record)
             seen.append(cell.fit)
             cell.known = record is not None
@@ -196,9 +207,15 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
         actions.extend(burst_conditions(key, first.burst_pods, final.burst_pods, trace.burst_reason.get(key, "")))
     scaled_down = {k[0] for k, first in start.items() if pods[k].replicas < first.replicas}
     nodes = dict(memory.nodes)
+    # Each live cloud's pods' vCPU, gathered in one pass (then summed as `node_ask` would sum them).
+    held: dict[str, list[float]] = {cloud: [] for cloud in live}
+    for (cloud, name), record in trace.pods.items():
+        if cloud in held:
+            held[cloud].append(record.replicas * facts.vcpu.get(name, 0.0))
+    need_vcpu = {cloud: sum(vcpus) for cloud, vcpus in held.items()}
     for cloud in live:
         # Nodes for every pod the rules want, those waiting for nodes included: nodes first, pods follow.
-        ask = node_ask(view, cloud, trace.pods, nodes.get(cloud), cloud in scaled_down)
+        ask = node_ask(view, cloud, trace.pods, nodes.get(cloud), cloud in scaled_down, need_vcpu[cloud])
         if ask is not None:
             nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
             actions.append(ask)
@@ -227,9 +244,13 @@ def _cap_to_ready(frame: _Frame, order: list[str], trace: _Trace) -> dict[Key, P
     vcpu = frame.facts.vcpu
     wanted, start = trace.pods, trace.start
     out = dict(wanted)
+    # A cloud whose records all hold no more than they started from, with none waiting, keeps them all:
+    # each is granted its replicas whatever the ready nodes hold (and that is most clouds, most calls).
+    grown = {k[0] for k, first in start.items() if first.replicas < wanted[k].replicas}
+    grown.update(k[0] for k, record in wanted.items() if record.waiting_pods != 0)
     for cloud in frame.live:
         status = view.pools.get(cloud)
-        if status is None:
+        if status is None or cloud not in grown:
             continue
         keys = [(cloud, name) for name in order if (cloud, name) in wanted]
         before = {k: (start[k] if k in start else wanted[k]).replicas for k in keys}
@@ -279,7 +300,7 @@ def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Tra
     for _ in range(MAX_PASSES):
         moved, could_burst = False, False
         for svc in services:
-            cells = frame.cells[svc.name]
+            cells = frame.cells_of(svc.name)
             seen = frame.ready(cells, trace.pods, trace.room)
             before_seen = last.get(svc.name)
             if before_seen is not None and before_seen[0] == seen:
@@ -336,47 +357,59 @@ def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple
     A sample whose figures move within those thresholds leaves the need and every rule's outcome for
     a service at rest as they were, so it counts as no change. The spike ratio, the sample times and
     the timers are left out: at rest no step waits on them (see `_Outcome.quiet`).
-    The service's cells (what its live clouds are decided on) come out of the same figures.
+    What its live clouds are decided on comes out of the same figures (`_Frame.cells_of`).
     """
-    view, facts, name = frame.view, frame.facts, plan.name
+    view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
     a, spec = view.platform.autoscaling, view.platform.services[name]
-    hot_bound = a.target_utilization * (1 + TOLERANCE)
+    target = a.target_utilization
+    hot_bound = target * (1 + TOLERANCE)
+    # The figures `_need` and `pods_for` work out, with the per-service factors taken out of the loop.
+    per_pod = spec.pod_rps * target
+    p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
     total = frame.total_offered_rps(name)
-    rps = total[0] if total is not None else None
+    load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
+    down, pods_of = view.clouds_down, memory.pods
     cells: list[object] = []
-    live_cells: list[_Cell] = []
+    statics: list[_Static] = []
     for cloud in facts.clouds:
         key = (cloud, name)
-        s = frame.fresh.get(key)
-        weight = 0 if cloud in view.clouds_down else weights.get(cloud, 0)
+        s = fresh.get(key)
+        weight = 0 if cloud in down else weights.get(cloud, 0)
         # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
-        record = memory.pods.get(key)
+        record = pods_of.get(key)
+        rps = load * weight / 100
+        pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
+        by_hpa = False
         quality: tuple[bool, ...] | None = None
         if s is not None:
-            drain = _drain_bound(spec, s)
-            covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
+            hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
+                else s.cpu_utilization
+            ready = s.ready_replicas
+            if ready > 0:
+                by_use = math.ceil(ready * hot / target - EPS)
+                if hot > hot_bound and by_use > pods:
+                    pods, by_hpa = by_use, True
+            drain = s.served_rps * p99_sla / 1000
+            covers = ready > 0 and (record is None or ready >= record.replicas)
             quality = (
-                s.p99_ms <= spec.p99_sla_ms, s.error_rate <= spec.error_rate_sla,
-                _hottest(s)[1] <= hot_bound, s.queue_depth <= drain,
-                covers and s.p99_ms > spec.p99_sla_ms and s.queue_depth > drain,
+                s.p99_ms <= p99_sla, s.error_rate <= error_sla, hot <= hot_bound, s.queue_depth <= drain,
+                covers and s.p99_ms > p99_sla and s.queue_depth > drain,
             )
-        pods, by_hpa = _need(view, rps, spec, s, weight)
-        event = frame.events.get(cloud)
+        live = cloud in events
+        event = events.get(cloud)
         hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-        floor = facts.floors[key]
         need: object = pods
         if record is not None:
             # At rest (replicas within the room) the need only counts through where it stands against
             # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
             # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
-            keep = max(floor, hold)
-            need = (pods > record.replicas * (1 + TOLERANCE), pods > record.replicas, max(keep, pods) >= record.replicas)
-        cells.append((cloud in frame.events, weight, need, quality, event, record))
-        if cloud in frame.events:
-            live_cells.append(_Cell(cloud, key, s, weight, pods, by_hpa, floor, hold, event, facts.size_vcpu[cloud],
-                                    facts.baseline[key]))
-    frame.cells[name] = live_cells
+            replicas = record.replicas
+            need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(facts.floors[key], hold, pods) >= replicas)
+        cells.append((live, weight, need, quality, event, record))
+        if live:
+            statics.append((cloud, key, s, weight, pods, by_hpa, hold, event))
+    frame.statics[name] = statics
     return tuple(cells)
 
 

@@ -70,8 +70,12 @@ class CloudRoom:
 
     def fit(self, cloud: str, service: str, pods: Mapping[Key, PodScale]) -> int:
         """Same as `fit_replicas(view, cloud, service, pods)` for the `pods` this room follows."""
-        others = self._held[cloud] - self._own((cloud, service), pods.get((cloud, service)))
-        return max(0, math.floor((self._size[cloud] - others) / self._vcpu[service] + EPS))
+        return self.fit_record((cloud, service), pods.get((cloud, service)))
+
+    def fit_record(self, key: Key, record: PodScale | None) -> int:
+        """`fit` for `key`, whose record in the followed pods is `record`."""
+        others = self._held[key[0]] - self._own(key, record)
+        return max(0, math.floor((self._size[key[0]] - others) / self._vcpu[key[1]] + EPS))
 
 
 def spread_burst(
@@ -125,12 +129,16 @@ def burst_conditions(key: Key, before: int, after: int, reason: str) -> list[Act
 
 
 def node_ask(
-    view: AutoscalerView, cloud: str, pods: Mapping[Key, PodScale], asked: NodeAsk | None, shrink: bool
+    view: AutoscalerView, cloud: str, pods: Mapping[Key, PodScale], asked: NodeAsk | None, shrink: bool,
+    need_vcpu: float | None = None,
 ) -> ScaleNodePool | None:
-    """Nodes for the pods asked for: more when they do not fit, fewer when pods were scaled down."""
+    """Nodes for the pods asked for: more when they do not fit, fewer when pods were scaled down.
+
+    `need_vcpu`, when given, is the vCPU of the cloud's `pods`, summed by the caller in the same order."""
     c = view.platform.clouds[cloud]
-    vcpu = facts_of(view.platform, view.plans).vcpu
-    need_vcpu = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud)
+    if need_vcpu is None:
+        vcpu = facts_of(view.platform, view.plans).vcpu
+        need_vcpu = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud)
     needed = min(c.max_nodes, math.ceil(need_vcpu / c.node_vcpu - EPS))
     status = view.pools.get(cloud)
     ready = status.nodes_ready if status is not None else c.nodes

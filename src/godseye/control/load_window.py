@@ -46,8 +46,6 @@ class LoadWindow:
         buckets, first = self.buckets, 0
         while first < len(buckets) and buckets[first][0] <= oldest:
             first += 1
-        samples, total = 0, 0.0
-        for _, rps, count in buckets[first:]:
-            total += rps
-            samples += count
-        return total / samples if samples else None
+        live = buckets[first:]
+        samples = sum(count for _, _, count in live)
+        return sum(total for _, total, _ in live) / samples if samples else None
