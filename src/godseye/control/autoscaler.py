@@ -67,9 +67,9 @@ EPS = 1e-9
 
 __all__ = ["AutoscalerMemory", "AutoscalerView", "reconcile"]
 
-# What the view alone says of one live (cloud, service): cloud, key, fresh sample, weight, need, whether
-# HPA's ask sets that need, the event's hold, and the event held.
-_Static = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None]
+# What the view alone says of one (cloud, service): cloud, key, fresh sample, weight, need, whether HPA's
+# ask sets that need, the event's hold, the event held, the sample's busier of cpu and memory, and live or not.
+_Static = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None, float, bool]
 
 # Which rule asks for a scale-up (see `_want_up`); its reason is only worded when the scale-up happens.
 _FLOOR, _HOLD, _NEED, _SPIKE, _LATENCY = range(5)
@@ -102,7 +102,7 @@ class _Cell:
     )
 
     def __init__(self, static: _Static, facts: PlatformFacts) -> None:
-        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event = static
+        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _, _ = static
         self.floor, self.baseline = facts.floors[self.key], facts.baseline[self.key]
         self.size_vcpu = facts.size_vcpu[self.cloud]  # the cloud's max_nodes x node_vcpu
         self.prior = PodScale(replicas=0)
@@ -137,11 +137,17 @@ class _Frame:
         self.statics: dict[str, list[_Static]] = {}
         self.cells: dict[str, list[_Cell]] = {}
 
-    def cells_of(self, service: str) -> list[_Cell]:
+    def statics_of(self, plan: ServicePlan) -> list[_Static]:
+        statics = self.statics.get(plan.name)
+        if statics is None:
+            statics = self.statics[plan.name] = _statics(self, plan)
+        return statics
+
+    def cells_of(self, plan: ServicePlan) -> list[_Cell]:
         """The service's cells, one per live cloud (made on first use: services at rest never need them)."""
-        cells = self.cells.get(service)
+        cells = self.cells.get(plan.name)
         if cells is None:
-            cells = self.cells[service] = [_Cell(static, self.facts) for static in self.statics[service]]
+            cells = self.cells[plan.name] = [_Cell(static, self.facts) for static in self.statics_of(plan) if static[9]]
         return cells
 
     def total_offered_rps(self, service: str) -> tuple[float, float] | None:
@@ -184,10 +190,13 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     frame = _Frame(view, facts, live, events)
     loads = _fold_loads(frame, memory)
     order = facts.order
-    inputs = {plan.name: _inputs(frame, plan, memory) for plan in order}
     # A service left at rest on the same inputs would decide the same records again: only the others
     # are decided; the quiet ones' records stay in the scratch memory, where the others see them.
-    services = [_service(frame, plan, loads.get(plan.name)) for plan in order if memory.quiet.get(plan.name) != inputs[plan.name]]
+    # (A service without such inputs on record is decided whatever its inputs: they are worked out only
+    # if it ends at rest.)
+    inputs = {plan.name: _inputs(frame, plan, memory) for plan in order if plan.name in memory.quiet}
+    services = [_service(frame, plan, loads.get(plan.name)) for plan in order
+                if plan.name not in inputs or memory.quiet[plan.name] != inputs[plan.name]]
     trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods))
     # Every service first grows in its own clouds; only then do bursts take the room that is left.
     # When that settled with no cloud short of room and no burst pods placed, the bursting passes
@@ -220,11 +229,13 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
             nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
             actions.append(ask)
     decided = {svc.name for svc in services}
-    quiet = {
-        name: fingerprint for name, fingerprint in inputs.items()
-        if (name not in decided and memory.quiet.get(name) == fingerprint)
-        or (trace.quiet.get(name, False) and all(pods[(c, name)] is trace.pods[(c, name)] for c in live if (c, name) in pods))
-    }
+    quiet: dict[str, tuple[object, ...]] = {}
+    for plan in order:
+        name = plan.name
+        if name not in decided:
+            quiet[name] = inputs[name]  # at rest on the inputs on record
+        elif trace.quiet.get(name, False) and all(pods[(c, name)] is trace.pods[(c, name)] for c in live if (c, name) in pods):
+            quiet[name] = inputs[name] if name in inputs else _inputs(frame, plan, memory)
     new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes, quiet=quiet)
     return Decision(new_memory, tuple(actions), _requeue_after_s(view, facts, new_memory, windows))
 
@@ -300,7 +311,7 @@ def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Tra
     for _ in range(MAX_PASSES):
         moved, could_burst = False, False
         for svc in services:
-            cells = frame.cells_of(svc.name)
+            cells = frame.cells_of(svc.plan)
             seen = frame.ready(cells, trace.pods, trace.room)
             before_seen = last.get(svc.name)
             if before_seen is not None and before_seen[0] == seen:
@@ -311,17 +322,19 @@ def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Tra
             could_burst |= spill
             trace.quiet[svc.name] = all(out.quiet for out in outcomes)
             for out in outcomes:
-                trace.urgent[out.key] = out.urgent
-            for out in outcomes:
-                trace.start.setdefault(out.key, out.prior)
-                before = trace.pods.get(out.key)
-                moved |= before is None or (before.replicas, before.burst_pods) != (out.record.replicas, out.record.burst_pods)
-                trace.room.move(out.key, before, out.record)
-                trace.pods[out.key] = out.record
+                key, record = out.key, out.record
+                trace.urgent[key] = out.urgent
+                trace.start.setdefault(key, out.prior)
                 if out.scale_reason:
-                    trace.scale_reason[out.key] = out.scale_reason
+                    trace.scale_reason[key] = out.scale_reason
                 if out.burst_reason:
-                    trace.burst_reason[out.key] = out.burst_reason
+                    trace.burst_reason[key] = out.burst_reason
+                before = trace.pods.get(key)
+                if before is record:
+                    continue  # kept as it was (the common case): nothing moved, no room changes hands
+                moved |= before is None or (before.replicas, before.burst_pods) != (record.replicas, record.burst_pods)
+                trace.room.move(key, before, record)
+                trace.pods[key] = record
         if not moved:
             return could_burst
     return True
@@ -350,6 +363,40 @@ def _service(frame: _Frame, plan: ServicePlan, load: LoadWindow | None) -> _Serv
     return _Service(plan, spec, rps, spike, cooling, spec.pod_rps * a.target_utilization)
 
 
+def _statics(frame: _Frame, plan: ServicePlan) -> list[_Static]:
+    """What the view alone says of the service in each cloud: its fresh sample, weight, need (rule 1),
+    the event held and its hold. The figures of `_need` and `pods_for`, with the per-service factors
+    taken out of the loop."""
+    view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
+    a, spec = view.platform.autoscaling, view.platform.services[name]
+    target = a.target_utilization
+    hot_bound = target * (1 + TOLERANCE)
+    per_pod = spec.pod_rps * target
+    total = frame.total_offered_rps(name)
+    load = total[0] if total is not None else 0.0
+    weights = view.weights.get(name, plan.weights)
+    down = view.clouds_down
+    out: list[_Static] = []
+    for cloud in facts.clouds:
+        key = (cloud, name)
+        s = fresh.get(key)
+        weight = 0 if cloud in down else weights.get(cloud, 0)
+        rps = load * weight / 100
+        pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
+        by_hpa, hot = False, 0.0
+        if s is not None:
+            hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
+                else s.cpu_utilization
+            if s.ready_replicas > 0:
+                by_use = math.ceil(s.ready_replicas * hot / target - EPS)
+                if hot > hot_bound and by_use > pods:
+                    pods, by_hpa = by_use, True
+        event = events.get(cloud)
+        hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
+        out.append((cloud, key, s, weight, pods, by_hpa, hold, event, hot, cloud in events))
+    return out
+
+
 def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
     """What a service at rest is decided on, per cloud: live or not, the weight, the need (rule 1), the
     event held, and which side of each stability and latency threshold its fresh sample falls.
@@ -357,59 +404,31 @@ def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple
     A sample whose figures move within those thresholds leaves the need and every rule's outcome for
     a service at rest as they were, so it counts as no change. The spike ratio, the sample times and
     the timers are left out: at rest no step waits on them (see `_Outcome.quiet`).
-    What its live clouds are decided on comes out of the same figures (`_Frame.cells_of`).
     """
-    view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
-    a, spec = view.platform.autoscaling, view.platform.services[name]
-    target = a.target_utilization
-    hot_bound = target * (1 + TOLERANCE)
-    # The figures `_need` and `pods_for` work out, with the per-service factors taken out of the loop.
-    per_pod = spec.pod_rps * target
+    name, floors = plan.name, frame.facts.floors
+    spec = frame.view.platform.services[name]
     p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
-    total = frame.total_offered_rps(name)
-    load = total[0] if total is not None else 0.0
-    weights = view.weights.get(name, plan.weights)
-    down, pods_of = view.clouds_down, memory.pods
+    hot_bound = frame.view.platform.autoscaling.target_utilization * (1 + TOLERANCE)
     cells: list[object] = []
-    statics: list[_Static] = []
-    for cloud in facts.clouds:
-        key = (cloud, name)
-        s = fresh.get(key)
-        weight = 0 if cloud in down else weights.get(cloud, 0)
+    for _, key, s, weight, pods, _, hold, event, hot, live in frame.statics_of(plan):
         # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
-        record = pods_of.get(key)
-        rps = load * weight / 100
-        pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
-        by_hpa = False
+        record = memory.pods.get(key)
         quality: tuple[bool, ...] | None = None
         if s is not None:
-            hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
-                else s.cpu_utilization
-            ready = s.ready_replicas
-            if ready > 0:
-                by_use = math.ceil(ready * hot / target - EPS)
-                if hot > hot_bound and by_use > pods:
-                    pods, by_hpa = by_use, True
             drain = s.served_rps * p99_sla / 1000
-            covers = ready > 0 and (record is None or ready >= record.replicas)
+            covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
             quality = (
                 s.p99_ms <= p99_sla, s.error_rate <= error_sla, hot <= hot_bound, s.queue_depth <= drain,
                 covers and s.p99_ms > p99_sla and s.queue_depth > drain,
             )
-        live = cloud in events
-        event = events.get(cloud)
-        hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
         need: object = pods
         if record is not None:
             # At rest (replicas within the room) the need only counts through where it stands against
             # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
             # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
             replicas = record.replicas
-            need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(facts.floors[key], hold, pods) >= replicas)
+            need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
         cells.append((live, weight, need, quality, event, record))
-        if live:
-            statics.append((cloud, key, s, weight, pods, by_hpa, hold, event))
-    frame.statics[name] = statics
     return tuple(cells)
 
 
@@ -559,14 +578,18 @@ def _decide_service(frame: _Frame, svc: _Service, cells: list[_Cell], bursting: 
     (a deficit at a full cloud, or burst pods placed), i.e. whether bursting could decide differently.
     """
     view, name = frame.view, svc.name
-    wants = [_want_up(view, svc, cell) for cell in cells]
-    ups = [max(cell.current, min(want[0], cell.fit)) for cell, want in zip(cells, wants, strict=True)]
+    wants: list[tuple[int, int, int]] = []
+    ups: list[int] = []
     # Only what the load (or a known event) needs beyond a full cloud spills over, not a step's
     # overshoot: the burst is then a function of the inputs and a second call leaves it alone.
     sources: list[str] = []
     deficit, spill = 0, False
-    for cell, up in zip(cells, ups, strict=True):
-        short = max(0, max(cell.need, cell.hold) - up)
+    for cell in cells:
+        asks = _want_up(view, svc, cell)
+        up = max(cell.current, min(asks[0], cell.fit))
+        wants.append(asks)
+        ups.append(up)
+        short = max(cell.need, cell.hold) - up
         if short > 0 and up >= cell.fit:
             sources.append(cell.cloud)
             deficit += short

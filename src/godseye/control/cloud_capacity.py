@@ -74,8 +74,9 @@ class CloudRoom:
 
     def fit_record(self, key: Key, record: PodScale | None) -> int:
         """`fit` for `key`, whose record in the followed pods is `record`."""
-        others = self._held[key[0]] - self._own(key, record)
-        return max(0, math.floor((self._size[key[0]] - others) / self._vcpu[key[1]] + EPS))
+        vcpu = self._vcpu[key[1]]
+        others = self._held[key[0]] - max(record.replicas if record is not None else 0, self._floors[key]) * vcpu
+        return max(0, math.floor((self._size[key[0]] - others) / vcpu + EPS))
 
 
 def spread_burst(
