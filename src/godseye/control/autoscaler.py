@@ -67,10 +67,6 @@ EPS = 1e-9
 
 __all__ = ["AutoscalerMemory", "AutoscalerView", "reconcile"]
 
-# What the view alone says of one (cloud, service): cloud, key, fresh sample, weight, need, whether HPA's
-# ask sets that need, the event's hold, the event held, the sample's busier of cpu and memory, and live or not.
-_Static = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None, float, bool]
-
 # Which rule asks for a scale-up (see `_want_up`); its reason is only worded when the scale-up happens.
 _FLOOR, _HOLD, _NEED, _SPIKE, _LATENCY = range(5)
 
@@ -78,33 +74,23 @@ _FLOOR, _HOLD, _NEED, _SPIKE, _LATENCY = range(5)
 class _Cell:
     """Everything the rules need about one (cloud, service) at this instant.
 
-    What the view alone decides (the fresh sample, weight, need, event hold, floor) is worked out once per
-    reconcile; `prior`, `current`, `known` and `fit` follow the scratch records and are set before each
-    decision (`_Frame.ready`). Scratch of one reconcile only.
+    What the view alone says (the fresh sample, weight, need, event hold, floor) is worked out once per
+    reconcile (`_cells`); `prior`, `current`, `known` and `fit` follow the scratch records and are set
+    before each decision (`_Frame.ready`). Scratch of one reconcile only.
     """
 
     __slots__ = (
-        "baseline",
-        "by_hpa",
-        "cloud",
-        "current",
-        "event",
-        "fit",
-        "floor",
-        "hold",
-        "key",
-        "known",
-        "need",
-        "prior",
-        "sample",
-        "size_vcpu",
-        "weight",
+        "baseline", "by_hpa", "cloud", "current", "event", "fit", "floor", "hold", "hot", "key", "known", "live", "need",
+        "prior", "sample", "size_vcpu", "weight",
     )
 
-    def __init__(self, static: _Static, facts: PlatformFacts) -> None:
-        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _, _ = static
-        self.floor, self.baseline = facts.floors[self.key], facts.baseline[self.key]
-        self.size_vcpu = facts.size_vcpu[self.cloud]  # the cloud's max_nodes x node_vcpu
+    def __init__(self, cloud: str, key: Key, sample: ServiceSample | None, weight: int, need: int, by_hpa: bool,
+                 hold: int, event: EventWindow | None, hot: float, live: bool, facts: PlatformFacts) -> None:
+        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa = cloud, key, sample, weight, need, by_hpa
+        self.hold, self.event, self.live = hold, event, live
+        self.hot = hot  # the sample's busier of cpu and memory (0 without a sample)
+        self.floor, self.baseline = facts.floors[key], facts.baseline[key]
+        self.size_vcpu = facts.size_vcpu[cloud]  # the cloud's max_nodes x node_vcpu
         self.prior = PodScale(replicas=0)
         self.current = 0
         self.known = False  # the memory already has a record for this (cloud, service)
@@ -125,7 +111,7 @@ class _Service:
 class _Frame:
     """The view indexed once per reconcile: fresh samples, each service's total load, and its cells."""
 
-    __slots__ = ("cells", "events", "facts", "fresh", "live", "statics", "totals", "view")
+    __slots__ = ("all_cells", "cells", "events", "facts", "fresh", "live", "totals", "view")
 
     def __init__(self, view: AutoscalerView, facts: PlatformFacts, live: list[str],
                  events: dict[str, EventWindow | None]) -> None:
@@ -134,20 +120,21 @@ class _Frame:
         # The same test as `AutoscalerView.fresh_sample`, once per sample rather than once per look.
         self.fresh = {k: s for k, s in view.samples.items() if not now - s.t_s > window}
         self.totals: dict[str, tuple[float, float] | None] = {}
-        self.statics: dict[str, list[_Static]] = {}
+        self.all_cells: dict[str, list[_Cell]] = {}
         self.cells: dict[str, list[_Cell]] = {}
 
-    def statics_of(self, plan: ServicePlan) -> list[_Static]:
-        statics = self.statics.get(plan.name)
-        if statics is None:
-            statics = self.statics[plan.name] = _statics(self, plan)
-        return statics
+    def all_cells_of(self, plan: ServicePlan) -> list[_Cell]:
+        """The service's cells in every cloud, down ones too (made on first use)."""
+        cells = self.all_cells.get(plan.name)
+        if cells is None:
+            cells = self.all_cells[plan.name] = _cells(self, plan)
+        return cells
 
     def cells_of(self, plan: ServicePlan) -> list[_Cell]:
-        """The service's cells, one per live cloud (made on first use: services at rest never need them)."""
+        """The service's cells in the live clouds: what it is decided on."""
         cells = self.cells.get(plan.name)
         if cells is None:
-            cells = self.cells[plan.name] = [_Cell(static, self.facts) for static in self.statics_of(plan) if static[9]]
+            cells = self.cells[plan.name] = [cell for cell in self.all_cells_of(plan) if cell.live]
         return cells
 
     def total_offered_rps(self, service: str) -> tuple[float, float] | None:
@@ -159,7 +146,7 @@ class _Frame:
         if service in view.offered_rps:
             total = view.offered_rps[service], view.now_s
         else:
-            fresh = [s for c in self.facts.clouds if (s := self.fresh.get((c, service))) is not None]
+            fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
             total = (sum(s.offered_rps for s in fresh), max(s.t_s for s in fresh)) if fresh else None
         self.totals[service] = total
         return total
@@ -363,7 +350,7 @@ def _service(frame: _Frame, plan: ServicePlan, load: LoadWindow | None) -> _Serv
     return _Service(plan, spec, rps, spike, cooling, spec.pod_rps * a.target_utilization)
 
 
-def _statics(frame: _Frame, plan: ServicePlan) -> list[_Static]:
+def _cells(frame: _Frame, plan: ServicePlan) -> list[_Cell]:
     """What the view alone says of the service in each cloud: its fresh sample, weight, need (rule 1),
     the event held and its hold. The figures of `_need` and `pods_for`, with the per-service factors
     taken out of the loop."""
@@ -376,7 +363,7 @@ def _statics(frame: _Frame, plan: ServicePlan) -> list[_Static]:
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
     down = view.clouds_down
-    out: list[_Static] = []
+    out: list[_Cell] = []
     for cloud in facts.clouds:
         key = (cloud, name)
         s = fresh.get(key)
@@ -393,7 +380,7 @@ def _statics(frame: _Frame, plan: ServicePlan) -> list[_Static]:
                     pods, by_hpa = by_use, True
         event = events.get(cloud)
         hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-        out.append((cloud, key, s, weight, pods, by_hpa, hold, event, hot, cloud in events))
+        out.append(_Cell(cloud, key, s, weight, pods, by_hpa, hold, event, hot, cloud in events, facts))
     return out
 
 
@@ -410,7 +397,8 @@ def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple
     p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
     hot_bound = frame.view.platform.autoscaling.target_utilization * (1 + TOLERANCE)
     cells: list[object] = []
-    for _, key, s, weight, pods, _, hold, event, hot, live in frame.statics_of(plan):
+    for cell in frame.all_cells_of(plan):
+        key, s, weight, pods, hold, event, hot = cell.key, cell.sample, cell.weight, cell.need, cell.hold, cell.event, cell.hot
         # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
         record = memory.pods.get(key)
         quality: tuple[bool, ...] | None = None
@@ -428,7 +416,7 @@ def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple
             # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
             replicas = record.replicas
             need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
-        cells.append((live, weight, need, quality, event, record))
+        cells.append((cell.live, weight, need, quality, event, record))
     return tuple(cells)
 
 
@@ -601,12 +589,14 @@ def _decide_service(frame: _Frame, svc: _Service, cells: list[_Cell], bursting: 
                 for cell, want in zip(cells, wants, strict=True) if cell.cloud not in sources}
         placed = {cell.cloud: cell.prior.burst_pods for cell in cells}
         burst = spread_burst(room, placed, {cell.cloud: cell.size_vcpu for cell in cells}, deficit)
-    else:
+    elif spill:
         burst, sources = {cell.cloud: cell.prior.burst_pods for cell in cells if cell.prior.burst_pods > 0}, []
+    else:
+        burst = {}
     out: list[_Outcome] = []
     for cell, (want, rule, pressing), up in zip(cells, wants, ups, strict=True):
         c, prior = cell.cloud, cell.prior
-        pods = burst.get(c, 0)
+        pods = burst.get(c, 0) if burst else 0
         why_burst = burst_reason(view, sources, pods, c, name) if pods > 0 and bursting else ""
         base = min(cell.fit, max(want, cell.need))
         target = up
@@ -629,9 +619,9 @@ def _decide_service(frame: _Frame, svc: _Service, cells: list[_Cell], bursting: 
             record, reason = _consider_down(view, svc, cell, base + pods, pods)
         if record.replicas > 0 or cell.known or reason:
             quiet = (
-                cell.known and (record is prior or record == prior) and record.phase in ("normal", "prescale")
-                and record.waiting_pods == 0 and record.burst_pods == 0 and pods == 0
-                and max(want, cell.need) <= cell.current <= cell.fit
+                pods == 0 and cell.known and record.phase in ("normal", "prescale") and record.waiting_pods == 0
+                and record.burst_pods == 0 and max(want, cell.need) <= cell.current <= cell.fit
+                and (record is prior or record == prior)
             )
             out.append(_Outcome(cell.key, prior, record, reason, why_burst, quiet, min(urgent, record.replicas)))
     return out, spill
@@ -684,7 +674,7 @@ def _timers(prior: PodScale, stable_since_s: float | None, phase: Phase, burst: 
     """`prior` with its stable timer, phase and burst set and the capacity its pods carry; the record
     itself when all of that already is (the common case: settled records are re-derived every pass)."""
     capacity, burst_rps = prior.replicas * per_pod, burst * per_pod
-    if (prior.stable_since_s == stable_since_s and prior.phase == phase and prior.burst_pods == burst
+    if (prior.phase == phase and prior.stable_since_s == stable_since_s and prior.burst_pods == burst
             and prior.capacity_rps == capacity and prior.burst_rps == burst_rps):
         return prior
     return PodScale(prior.replicas, phase, stable_since_s, prior.last_up_s, prior.last_down_s, burst, capacity, burst_rps,

@@ -123,6 +123,8 @@ class PlatformFacts:
     # Services tier first, then by name: the order they are decided in.
     order: tuple[ServicePlan, ...]
     vcpu: dict[str, float]
+    # Per service, its (cloud, service) keys in the platform's cloud order.
+    keys: dict[str, tuple[Key, ...]]
     # Per (cloud, service), clouds outer and plans inner (sums over it keep one order).
     baseline: dict[Key, int]
     floors: dict[Key, int]
@@ -154,6 +156,7 @@ def facts_of(platform: Platform, plans: tuple[ServicePlan, ...]) -> PlatformFact
         clouds=tuple(platform.clouds),
         order=tuple(sorted(plans, key=lambda sp: (sp.tier, sp.name))),
         vcpu={plan.name: plan.pod_vcpu for plan in plans},
+        keys={plan.name: tuple((cloud, plan.name) for cloud in platform.clouds) for plan in plans},
         baseline=baseline,
         floors={k: sizing.floor_replicas(n, a) for k, n in baseline.items()},
         size_vcpu={name: c.max_nodes * c.node_vcpu for name, c in platform.clouds.items()},
