@@ -71,30 +71,36 @@ __all__ = ["AutoscalerMemory", "AutoscalerView", "reconcile"]
 _FLOOR, _HOLD, _NEED, _SPIKE, _LATENCY = range(5)
 
 
+# What the view alone says of one (cloud, service): cloud, key, fresh sample, weight, need, whether HPA's
+# ask sets that need, the event's hold, the event held, the sample's busier of cpu and memory (0 without
+# one), and whether the cloud is live.
+_Figures = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None, float, bool]
+
+
 class _Cell:
     """Everything the rules need about one (cloud, service) at this instant.
 
     What the view alone says (the fresh sample, weight, need, event hold, floor) is worked out once per
-    reconcile (`_cells`); `prior`, `current`, `known` and `fit` follow the scratch records and are set
+    reconcile (`_figures`); `prior`, `current`, `known` and `fit` follow the scratch records and are set
     before each decision (`_Frame.ready`). Scratch of one reconcile only.
     """
 
     __slots__ = (
-        "baseline", "by_hpa", "cloud", "current", "event", "fit", "floor", "hold", "hot", "key", "known", "live", "need",
-        "prior", "sample", "size_vcpu", "weight",
+        "baseline", "by_hpa", "cloud", "current", "event", "fit", "floor", "hold", "key", "known", "need", "prior",
+        "sample", "size_vcpu", "weight",
     )
 
-    def __init__(self, cloud: str, key: Key, sample: ServiceSample | None, weight: int, need: int, by_hpa: bool,
-                 hold: int, event: EventWindow | None, hot: float, live: bool, facts: PlatformFacts) -> None:
-        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa = cloud, key, sample, weight, need, by_hpa
-        self.hold, self.event, self.live = hold, event, live
-        self.hot = hot  # the sample's busier of cpu and memory (0 without a sample)
+    def __init__(self, figures: _Figures, facts: PlatformFacts) -> None:
+        cloud, key = figures[0], figures[1]
+        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _, _ = figures
         self.floor, self.baseline = facts.floors[key], facts.baseline[key]
         self.size_vcpu = facts.size_vcpu[cloud]  # the cloud's max_nodes x node_vcpu
-        self.prior = PodScale(replicas=0)
-        self.current = 0
-        self.known = False  # the memory already has a record for this (cloud, service)
-        self.fit = 0
+        # Set by `_Frame.ready` before every decision: the record, its replicas, whether the memory
+        # already has one for this (cloud, service), and the most replicas the cloud's room holds.
+        self.prior: PodScale
+        self.current: int
+        self.known: bool
+        self.fit: int
 
 
 class _Service:
@@ -111,7 +117,7 @@ class _Service:
 class _Frame:
     """The view indexed once per reconcile: fresh samples, each service's total load, and its cells."""
 
-    __slots__ = ("all_cells", "cells", "events", "facts", "fresh", "live", "totals", "view")
+    __slots__ = ("cells", "events", "facts", "figures", "fresh", "live", "totals", "view")
 
     def __init__(self, view: AutoscalerView, facts: PlatformFacts, live: list[str],
                  events: dict[str, EventWindow | None]) -> None:
@@ -120,21 +126,22 @@ class _Frame:
         # The same test as `AutoscalerView.fresh_sample`, once per sample rather than once per look.
         self.fresh = {k: s for k, s in view.samples.items() if not now - s.t_s > window}
         self.totals: dict[str, tuple[float, float] | None] = {}
-        self.all_cells: dict[str, list[_Cell]] = {}
+        self.figures: dict[str, list[_Figures]] = {}
         self.cells: dict[str, list[_Cell]] = {}
 
-    def all_cells_of(self, plan: ServicePlan) -> list[_Cell]:
-        """The service's cells in every cloud, down ones too (made on first use)."""
-        cells = self.all_cells.get(plan.name)
-        if cells is None:
-            cells = self.all_cells[plan.name] = _cells(self, plan)
-        return cells
+    def figures_of(self, plan: ServicePlan) -> list[_Figures]:
+        """The service's figures in every cloud, down ones too (worked out on first use)."""
+        figures = self.figures.get(plan.name)
+        if figures is None:
+            figures = self.figures[plan.name] = _figures(self, plan)
+        return figures
 
     def cells_of(self, plan: ServicePlan) -> list[_Cell]:
-        """The service's cells in the live clouds: what it is decided on."""
+        """The service's cells in the live clouds: what it is decided on (made on first use: services at
+        rest never need them)."""
         cells = self.cells.get(plan.name)
         if cells is None:
-            cells = self.cells[plan.name] = [cell for cell in self.all_cells_of(plan) if cell.live]
+            cells = self.cells[plan.name] = [_Cell(figures, self.facts) for figures in self.figures_of(plan) if figures[9]]
         return cells
 
     def total_offered_rps(self, service: str) -> tuple[float, float] | None:
@@ -350,7 +357,7 @@ def _service(frame: _Frame, plan: ServicePlan, load: LoadWindow | None) -> _Serv
     return _Service(plan, spec, rps, spike, cooling, spec.pod_rps * a.target_utilization)
 
 
-def _cells(frame: _Frame, plan: ServicePlan) -> list[_Cell]:
+def _figures(frame: _Frame, plan: ServicePlan) -> list[_Figures]:
     """What the view alone says of the service in each cloud: its fresh sample, weight, need (rule 1),
     the event held and its hold. The figures of `_need` and `pods_for`, with the per-service factors
     taken out of the loop."""
@@ -363,7 +370,7 @@ def _cells(frame: _Frame, plan: ServicePlan) -> list[_Cell]:
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
     down = view.clouds_down
-    out: list[_Cell] = []
+    out: list[_Figures] = []
     for cloud in facts.clouds:
         key = (cloud, name)
         s = fresh.get(key)
@@ -380,7 +387,7 @@ def _cells(frame: _Frame, plan: ServicePlan) -> list[_Cell]:
                     pods, by_hpa = by_use, True
         event = events.get(cloud)
         hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-        out.append(_Cell(cloud, key, s, weight, pods, by_hpa, hold, event, hot, cloud in events, facts))
+        out.append((cloud, key, s, weight, pods, by_hpa, hold, event, hot, cloud in events))
     return out
 
 
@@ -397,8 +404,7 @@ def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple
     p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
     hot_bound = frame.view.platform.autoscaling.target_utilization * (1 + TOLERANCE)
     cells: list[object] = []
-    for cell in frame.all_cells_of(plan):
-        key, s, weight, pods, hold, event, hot = cell.key, cell.sample, cell.weight, cell.need, cell.hold, cell.event, cell.hot
+    for _, key, s, weight, pods, _, hold, event, hot, live in frame.figures_of(plan):
         # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
         record = memory.pods.get(key)
         quality: tuple[bool, ...] | None = None
@@ -416,7 +422,7 @@ def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple
             # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
             replicas = record.replicas
             need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
-        cells.append((cell.live, weight, need, quality, event, record))
+        cells.append((live, weight, need, quality, event, record))
     return tuple(cells)
 
 
