@@ -191,7 +191,8 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     inputs = {plan.name: _inputs(frame, plan, memory) for plan in order if plan.name in memory.quiet}
     services = [_service(frame, plan, loads.get(plan.name)) for plan in order
                 if plan.name not in inputs or memory.quiet[plan.name] != inputs[plan.name]]
-    trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods))
+    # The room is only looked at while deciding: on most calls no service is, and it is not summed up.
+    trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods) if services else None)
     # Every service first grows in its own clouds; only then do bursts take the room that is left.
     # When that settled with no cloud short of room and no burst pods placed, the bursting passes
     # would decide exactly the same records (nothing to spill, nothing to end): they are skipped.
@@ -246,7 +247,7 @@ def _cap_to_ready(frame: _Frame, order: list[str], trace: _Trace) -> dict[Key, P
     nodes are asked for now). Without a pool status what is ready is unknown and nothing is held back.
     """
     view = frame.view
-    vcpu = frame.facts.vcpu
+    vcpu, floors = frame.facts.vcpu, frame.facts.floors
     wanted, start = trace.pods, trace.start
     out = dict(wanted)
     # A cloud whose records all hold no more than they started from, with none waiting, keeps them all:
@@ -260,7 +261,7 @@ def _cap_to_ready(frame: _Frame, order: list[str], trace: _Trace) -> dict[Key, P
         keys = [(cloud, name) for name in order if (cloud, name) in wanted]
         before = {k: (start[k] if k in start else wanted[k]).replicas for k in keys}
         # The floor is never held back either: it is the least the service runs with.
-        now = {k: min(wanted[k].replicas, max(before[k], trace.urgent.get(k, 0), trace.room.floor(*k))) for k in keys}
+        now = {k: min(wanted[k].replicas, max(before[k], trace.urgent.get(k, 0), floors[k])) for k in keys}
         free = status.nodes_ready * view.platform.clouds[cloud].node_vcpu - sum(now[k] * vcpu.get(k[1], 0.0) for k in keys)
         for k in keys:
             record, grant = wanted[k], now[k]
@@ -280,8 +281,9 @@ class _Trace:
     """Scratch of one reconcile (never leaves it): records as they settle, and why they moved; the dicts fill in place."""
 
     pods: dict[Key, PodScale]
-    # Each cloud's vCPU held by every service's pods (at least their floors), kept in step with `pods`.
-    room: CloudRoom
+    # Each cloud's vCPU held by every service's pods (at least their floors), kept in step with `pods`
+    # (None when no service is decided).
+    room: CloudRoom | None
     start: dict[Key, PodScale] = field(default_factory=dict)
     scale_reason: dict[Key, str] = field(default_factory=dict)
     burst_reason: dict[Key, str] = field(default_factory=dict)
@@ -302,11 +304,14 @@ def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Tra
     # Per service, the records and room its last decision here started from, and whether it could burst:
     # a decision is a function of those, so on the same ones it would write the same records again.
     last: dict[str, tuple[tuple[object, ...], bool]] = {}
+    room = trace.room
+    if room is None:
+        return False  # no service to decide: nothing moves, nothing could burst
     for _ in range(MAX_PASSES):
         moved, could_burst = False, False
         for svc in services:
             cells = frame.cells_of(svc.plan)
-            seen = frame.ready(cells, trace.pods, trace.room)
+            seen = frame.ready(cells, trace.pods, room)
             before_seen = last.get(svc.name)
             if before_seen is not None and before_seen[0] == seen:
                 could_burst |= before_seen[1]
@@ -327,7 +332,7 @@ def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Tra
                 if before is record:
                     continue  # kept as it was (the common case): nothing moved, no room changes hands
                 moved |= before is None or (before.replicas, before.burst_pods) != (record.replicas, record.burst_pods)
-                trace.room.move(key, before, record)
+                room.move(key, before, record)
                 trace.pods[key] = record
         if not moved:
             return could_burst
