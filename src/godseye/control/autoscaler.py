@@ -72,16 +72,15 @@ _FLOOR, _HOLD, _NEED, _SPIKE, _LATENCY = range(5)
 
 
 # What the view alone says of one (cloud, service): cloud, key, fresh sample, weight, need, whether HPA's
-# ask sets that need, the event's hold, the event held, the sample's busier of cpu and memory (0 without
-# one), and whether the cloud is live.
-_Figures = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None, float, bool]
+# ask sets that need, the event's hold, the event held, and whether the cloud is live.
+_Figures = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None, bool]
 
 
 class _Cell:
     """Everything the rules need about one (cloud, service) at this instant.
 
     What the view alone says (the fresh sample, weight, need, event hold, floor) is worked out once per
-    reconcile (`_figures`); `prior`, `current`, `known` and `fit` follow the scratch records and are set
+    reconcile (`_survey`); `prior`, `current`, `known` and `fit` follow the scratch records and are set
     before each decision (`_Frame.ready`). Scratch of one reconcile only.
     """
 
@@ -92,7 +91,7 @@ class _Cell:
 
     def __init__(self, figures: _Figures, facts: PlatformFacts) -> None:
         cloud, key = figures[0], figures[1]
-        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _, _ = figures
+        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _ = figures
         self.floor, self.baseline = facts.floors[key], facts.baseline[key]
         self.size_vcpu = facts.size_vcpu[cloud]  # the cloud's max_nodes x node_vcpu
         # Set by `_Frame.ready` before every decision: the record, its replicas, whether the memory
@@ -133,7 +132,8 @@ class _Frame:
         """The service's figures in every cloud, down ones too (worked out on first use)."""
         figures = self.figures.get(plan.name)
         if figures is None:
-            figures = self.figures[plan.name] = _figures(self, plan)
+            _survey(self, plan, None)
+            figures = self.figures[plan.name]
         return figures
 
     def cells_of(self, plan: ServicePlan) -> list[_Cell]:
@@ -141,7 +141,7 @@ class _Frame:
         rest never need them)."""
         cells = self.cells.get(plan.name)
         if cells is None:
-            cells = self.cells[plan.name] = [_Cell(figures, self.facts) for figures in self.figures_of(plan) if figures[9]]
+            cells = self.cells[plan.name] = [_Cell(figures, self.facts) for figures in self.figures_of(plan) if figures[8]]
         return cells
 
     def total_offered_rps(self, service: str) -> tuple[float, float] | None:
@@ -362,20 +362,30 @@ def _service(frame: _Frame, plan: ServicePlan, load: LoadWindow | None) -> _Serv
     return _Service(plan, spec, rps, spike, cooling, spec.pod_rps * a.target_utilization)
 
 
-def _figures(frame: _Frame, plan: ServicePlan) -> list[_Figures]:
-    """What the view alone says of the service in each cloud: its fresh sample, weight, need (rule 1),
-    the event held and its hold. The figures of `_need` and `pods_for`, with the per-service factors
-    taken out of the loop."""
+def _survey(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> tuple[object, ...]:
+    """What the view alone says of the service in each cloud (its fresh sample, weight, need (rule 1),
+    the event held and its hold), kept in `frame.figures`; with `memory`, also what it is at rest on.
+
+    At rest, a service is decided on, per cloud: live or not, the weight, the need, the event held, and
+    which side of each stability and latency threshold its fresh sample falls. A sample whose figures
+    move within those thresholds leaves the need and every rule's outcome for a service at rest as
+    they were, so it counts as no change. The spike ratio, the sample times and the timers are left
+    out: at rest no step waits on them (see `_Outcome.quiet`). Both come out of one pass: most calls
+    only check that a service is still at rest.
+    The need is `_need`'s and `pods_for`'s arithmetic, with the per-service factors out of the loop.
+    """
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
     a, spec = view.platform.autoscaling, view.platform.services[name]
     target = a.target_utilization
     hot_bound = target * (1 + TOLERANCE)
     per_pod = spec.pod_rps * target
+    p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
     total = frame.total_offered_rps(name)
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
-    down = view.clouds_down
-    out: list[_Figures] = []
+    down, floors = view.clouds_down, facts.floors
+    figures: list[_Figures] = []
+    cells: list[object] = []
     for cloud in facts.clouds:
         key = (cloud, name)
         s = fresh.get(key)
@@ -392,24 +402,10 @@ def _figures(frame: _Frame, plan: ServicePlan) -> list[_Figures]:
                     pods, by_hpa = by_use, True
         event = events.get(cloud)
         hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-        out.append((cloud, key, s, weight, pods, by_hpa, hold, event, hot, cloud in events))
-    return out
-
-
-def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
-    """What a service at rest is decided on, per cloud: live or not, the weight, the need (rule 1), the
-    event held, and which side of each stability and latency threshold its fresh sample falls.
-
-    A sample whose figures move within those thresholds leaves the need and every rule's outcome for
-    a service at rest as they were, so it counts as no change. The spike ratio, the sample times and
-    the timers are left out: at rest no step waits on them (see `_Outcome.quiet`).
-    """
-    name, floors = plan.name, frame.facts.floors
-    spec = frame.view.platform.services[name]
-    p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
-    hot_bound = frame.view.platform.autoscaling.target_utilization * (1 + TOLERANCE)
-    cells: list[object] = []
-    for _, key, s, weight, pods, _, hold, event, hot, live in frame.figures_of(plan):
+        live = cloud in events
+        figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, live))
+        if memory is None:
+            continue
         # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
         record = memory.pods.get(key)
         quality: tuple[bool, ...] | None = None
@@ -428,7 +424,13 @@ def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple
             replicas = record.replicas
             need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
         cells.append((live, weight, need, quality, event, record))
+    frame.figures[name] = figures
     return tuple(cells)
+
+
+def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
+    """What a service at rest is decided on (see `_survey`)."""
+    return _survey(frame, plan, memory)
 
 
 def _pods_for(rps: float, svc: Service, utilization: float) -> int:
