@@ -319,8 +319,9 @@ def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Tra
             outcomes, spill = _decide_service(frame, svc, cells, bursting)
             last[svc.name] = seen, spill
             could_burst |= spill
-            trace.quiet[svc.name] = all(out.quiet for out in outcomes)
+            at_rest = True
             for out in outcomes:
+                at_rest = at_rest and out.quiet
                 key, record = out.key, out.record
                 trace.urgent[key] = out.urgent
                 trace.start.setdefault(key, out.prior)
@@ -334,6 +335,7 @@ def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Tra
                 moved |= before is None or (before.replicas, before.burst_pods) != (record.replicas, record.burst_pods)
                 room.move(key, before, record)
                 trace.pods[key] = record
+            trace.quiet[svc.name] = at_rest
         if not moved:
             return could_burst
     return True
