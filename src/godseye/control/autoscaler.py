@@ -85,15 +85,13 @@ class _Cell:
     """
 
     __slots__ = (
-        "baseline", "by_hpa", "cloud", "current", "event", "fit", "floor", "hold", "key", "known", "need", "prior",
-        "sample", "size_vcpu", "weight",
+        "by_hpa", "cloud", "current", "event", "fit", "floor", "hold", "key", "known", "need", "prior", "sample",
+        "weight",
     )
 
     def __init__(self, figures: _Figures, facts: PlatformFacts) -> None:
-        cloud, key = figures[0], figures[1]
         self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _ = figures
-        self.floor, self.baseline = facts.floors[key], facts.baseline[key]
-        self.size_vcpu = facts.size_vcpu[cloud]  # the cloud's max_nodes x node_vcpu
+        self.floor = facts.floors[figures[1]]
         # Set by `_Frame.ready` before every decision: the record, its replicas, whether the memory
         # already has one for this (cloud, service), and the most replicas the cloud's room holds.
         self.prior: PodScale
@@ -168,7 +166,7 @@ class _Frame:
             seen.append(cell.fit)
             cell.known = record is not None
             if record is None:
-                start = cell.sample.ready_replicas if cell.sample is not None else cell.baseline
+                start = cell.sample.ready_replicas if cell.sample is not None else self.facts.baseline[cell.key]
                 record = PodScale(replicas=start, stable_since_s=None)
             cell.prior, cell.current = record, record.replicas
         return tuple(seen)
@@ -580,66 +578,75 @@ def _decide_service(frame: _Frame, svc: _Service, cells: list[_Cell], bursting: 
     scale-down) but none are added or moved. Also returns whether a burst is in play for the service
     (a deficit at a full cloud, or burst pods placed), i.e. whether bursting could decide differently.
     """
-    view, name = frame.view, svc.name
-    wants: list[tuple[int, int, int]] = []
-    ups: list[int] = []
+    view = frame.view
+    wants: list[tuple[int, int, int, int]] = []
     # Only what the load (or a known event) needs beyond a full cloud spills over, not a step's
     # overshoot: the burst is then a function of the inputs and a second call leaves it alone.
     sources: list[str] = []
     deficit, spill = 0, False
+    out: list[_Outcome] = []
     for cell in cells:
-        asks = _want_up(view, svc, cell)
-        up = max(cell.current, min(asks[0], cell.fit))
-        wants.append(asks)
-        ups.append(up)
+        want, rule, pressing = _want_up(view, svc, cell)
+        fit = cell.fit
+        up = max(cell.current, min(want, fit))
         short = max(cell.need, cell.hold) - up
-        if short > 0 and up >= cell.fit:
+        if short > 0 and up >= fit:
             sources.append(cell.cloud)
             deficit += short
         spill |= cell.prior.burst_pods > 0
-    spill |= bool(sources)
-    burst: dict[str, int]
-    if bursting:
-        room = {cell.cloud: cell.fit - min(cell.fit, max(want[0], cell.need))
-                for cell, want in zip(cells, wants, strict=True) if cell.cloud not in sources}
-        placed = {cell.cloud: cell.prior.burst_pods for cell in cells}
-        burst = spread_burst(room, placed, {cell.cloud: cell.size_vcpu for cell in cells}, deficit)
-    elif spill:
-        burst, sources = {cell.cloud: cell.prior.burst_pods for cell in cells if cell.prior.burst_pods > 0}, []
-    else:
-        burst = {}
-    out: list[_Outcome] = []
-    for cell, (want, rule, pressing), up in zip(cells, wants, ups, strict=True):
-        c, prior = cell.cloud, cell.prior
-        pods = burst.get(c, 0) if burst else 0
-        why_burst = burst_reason(view, sources, pods, c, name) if pods > 0 and bursting else ""
-        base = min(cell.fit, max(want, cell.need))
-        target = up
-        if why_burst and base + pods > target:
-            target = base + pods
-        # Growth beyond the load now (an event's hold) may wait for nodes; the load's and a burst's may not.
-        # (The replicas this reconcile started from are kept in `_cap_to_ready`, not here: later passes see settled ones.)
-        urgent = min(max(pressing, cell.need), cell.fit) + (pods if why_burst else 0)
-        if target > cell.current:
-            if target != up:
-                reason = why_burst
-            else:
-                reason = _want_reason(view, svc, cell, rule)
-                if up < want:
-                    reason += f"; {c} holds {up} at max_nodes {view.platform.clouds[c].max_nodes}"
-            phase: Phase = "prescale" if cell.hold > 0 else "reactive"
-            record = PodScale(target, phase, None, view.now_s, prior.last_down_s, pods, target * svc.per_pod,
-                              pods * svc.per_pod, prior.waiting_pods)
+        if bursting:
+            wants.append((want, rule, pressing, up))
         else:
-            record, reason = _consider_down(view, svc, cell, base + pods, pods)
-        if record.replicas > 0 or cell.known or reason:
-            quiet = (
-                pods == 0 and cell.known and record.phase in ("normal", "prescale") and record.waiting_pods == 0
-                and record.burst_pods == 0 and max(want, cell.need) <= cell.current <= cell.fit
-                and (record is prior or record == prior)
-            )
-            out.append(_Outcome(cell.key, prior, record, reason, why_burst, quiet, min(urgent, record.replicas)))
+            # Burst pods already placed stay as they are; none are added: each cloud is decided on its own.
+            kept = cell.prior.burst_pods
+            _decide_cell(view, svc, cell, want, rule, pressing, up, kept if kept > 0 else 0, "", out)
+    spill |= bool(sources)
+    if bursting:
+        room = {cell.cloud: cell.fit - min(cell.fit, max(w[0], cell.need))
+                for cell, w in zip(cells, wants, strict=True) if cell.cloud not in sources}
+        placed = {cell.cloud: cell.prior.burst_pods for cell in cells}
+        size = frame.facts.size_vcpu  # max_nodes x node_vcpu
+        burst = spread_burst(room, placed, {cell.cloud: size[cell.cloud] for cell in cells}, deficit)
+        for cell, (want, rule, pressing, up) in zip(cells, wants, strict=True):
+            pods = burst.get(cell.cloud, 0)
+            why_burst = burst_reason(view, sources, pods, cell.cloud, svc.name) if pods > 0 else ""
+            _decide_cell(view, svc, cell, want, rule, pressing, up, pods, why_burst, out)
     return out, spill
+
+
+def _decide_cell(
+    view: AutoscalerView, svc: _Service, cell: _Cell, want: int, rule: int, pressing: int, up: int, pods: int,
+    why_burst: str, out: list[_Outcome],
+) -> None:
+    """The record of one cloud, given what the rules ask (`_want_up`), the replicas that fit (`up`) and
+    the `pods` of other clouds' burst it carries (`why_burst` says why, when it adds them)."""
+    prior = cell.prior
+    base = min(cell.fit, max(want, cell.need))
+    target = up
+    if why_burst and base + pods > target:
+        target = base + pods
+    # Growth beyond the load now (an event's hold) may wait for nodes; the load's and a burst's may not.
+    # (The replicas this reconcile started from are kept in `_cap_to_ready`, not here: later passes see settled ones.)
+    urgent = min(max(pressing, cell.need), cell.fit) + (pods if why_burst else 0)
+    if target > cell.current:
+        if target != up:
+            reason = why_burst
+        else:
+            reason = _want_reason(view, svc, cell, rule)
+            if up < want:
+                reason += f"; {cell.cloud} holds {up} at max_nodes {view.platform.clouds[cell.cloud].max_nodes}"
+        phase: Phase = "prescale" if cell.hold > 0 else "reactive"
+        record = PodScale(target, phase, None, view.now_s, prior.last_down_s, pods, target * svc.per_pod,
+                          pods * svc.per_pod, prior.waiting_pods)
+    else:
+        record, reason = _consider_down(view, svc, cell, base + pods, pods)
+    if record.replicas > 0 or cell.known or reason:
+        quiet = (
+            pods == 0 and cell.known and record.phase in ("normal", "prescale") and record.waiting_pods == 0
+            and record.burst_pods == 0 and max(want, cell.need) <= cell.current <= cell.fit
+            and (record is prior or record == prior)
+        )
+        out.append(_Outcome(cell.key, prior, record, reason, why_burst, quiet, min(urgent, record.replicas)))
 
 
 def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
