@@ -364,14 +364,14 @@ def _service(frame: _Frame, plan: ServicePlan, load: LoadWindow | None) -> _Serv
 
 def _survey(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> tuple[object, ...]:
     """What the view alone says of the service in each cloud (its fresh sample, weight, need (rule 1),
-    the event held and its hold), kept in `frame.figures`; with `memory`, also what it is at rest on.
+    the event held and its hold), kept in `frame.figures`; with `memory`, what it is at rest on instead
+    (most services only ever need that: the figures are worked out again for the few decided).
 
     At rest, a service is decided on, per cloud: live or not, the weight, the need, the event held, and
     which side of each stability and latency threshold its fresh sample falls. A sample whose figures
     move within those thresholds leaves the need and every rule's outcome for a service at rest as
     they were, so it counts as no change. The spike ratio, the sample times and the timers are left
-    out: at rest no step waits on them (see `_Outcome.quiet`). Both come out of one pass: most calls
-    only check that a service is still at rest.
+    out: at rest no step waits on them (see `_Outcome.quiet`).
     The need is `_need`'s and `pods_for`'s arithmetic, with the per-service factors out of the loop.
     """
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
@@ -384,10 +384,10 @@ def _survey(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
     down, floors = view.clouds_down, facts.floors
+    pods_of = memory.pods if memory is not None else None
     figures: list[_Figures] = []
     cells: list[object] = []
-    for cloud in facts.clouds:
-        key = (cloud, name)
+    for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
         s = fresh.get(key)
         weight = 0 if cloud in down else weights.get(cloud, 0)
         rps = load * weight / 100
@@ -403,11 +403,11 @@ def _survey(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -
         event = events.get(cloud)
         hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
         live = cloud in events
-        figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, live))
-        if memory is None:
+        if pods_of is None:
+            figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, live))
             continue
         # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
-        record = memory.pods.get(key)
+        record = pods_of.get(key)
         quality: tuple[bool, ...] | None = None
         if s is not None:
             drain = s.served_rps * p99_sla / 1000
@@ -424,7 +424,8 @@ def _survey(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -
             replicas = record.replicas
             need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
         cells.append((live, weight, need, quality, event, record))
-    frame.figures[name] = figures
+    if pods_of is None:
+        frame.figures[name] = figures
     return tuple(cells)
 
 
