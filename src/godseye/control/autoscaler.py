@@ -152,7 +152,7 @@ class _Frame:
             total = view.offered_rps[service], view.now_s
         else:
             fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
-            total = (sum(s.offered_rps for s in fresh), max(s.t_s for s in fresh)) if fresh else None
+            total = (sum([s.offered_rps for s in fresh]), max([s.t_s for s in fresh])) if fresh else None
         self.totals[service] = total
         return total
 

@@ -47,5 +47,5 @@ class LoadWindow:
         while first < len(buckets) and buckets[first][0] <= oldest:
             first += 1
         live = buckets[first:]
-        samples = sum(count for _, _, count in live)
-        return sum(total for _, total, _ in live) / samples if samples else None
+        samples = sum([count for _, _, count in live])
+        return sum([total for _, total, _ in live]) / samples if samples else None
