@@ -30,15 +30,23 @@ passes repeat until nothing moves (services share nodes), so one call settles.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from godseye.control.actions import Action, ScaleService
-from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, NodeAsk, Phase, PodScale
+from godseye.control.autoscaler_model import (
+    AutoscalerMemory,
+    AutoscalerView,
+    Key,
+    NodeAsk,
+    Phase,
+    PlatformFacts,
+    PodScale,
+    facts_of,
+)
 from godseye.control.cloud_capacity import (
     CloudRoom,
     burst_conditions,
     burst_reason,
-    floor_replicas,
     node_ask,
     spread_burst,
 )
@@ -48,7 +56,7 @@ from godseye.control.load_window import LoadWindow
 from godseye.control.observations import ServiceSample
 from godseye.plan.model import ServicePlan
 from godseye.policy.sizing import pods_for, prescale_replicas
-from godseye.spec.models import Platform, Service
+from godseye.spec.models import Service
 
 # Kubernetes HPA skips changes within 10% of the target (ANCHORS.md).
 TOLERANCE = 0.1
@@ -59,59 +67,137 @@ EPS = 1e-9
 
 __all__ = ["AutoscalerMemory", "AutoscalerView", "reconcile"]
 
+# Which rule asks for a scale-up (see `_want_up`); its reason is only worded when the scale-up happens.
+_FLOOR, _HOLD, _NEED, _SPIKE, _LATENCY = range(5)
 
-@dataclass(frozen=True, slots=True)
+
+# What the view alone says of one (cloud, service): cloud, key, fresh sample, weight, need, whether HPA's
+# ask sets that need, the event's hold, the event held, and whether the cloud is live.
+_Figures = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None, bool]
+
+
 class _Cell:
-    """Everything the rules need about one (cloud, service) at this instant."""
+    """Everything the rules need about one (cloud, service) at this instant.
 
-    cloud: str
-    prior: PodScale
-    sample: ServiceSample | None
-    expected_rps: float
-    weight: int
-    need: int
-    need_reason: str
-    floor: int
-    hold: int
-    hold_reason: str
-    fit: int
-    size_vcpu: float  # the cloud's max_nodes x node_vcpu
-    known: bool  # the memory already has a record for this (cloud, service)
+    What the view alone says (the fresh sample, weight, need, event hold, floor) is worked out once per
+    reconcile (`_survey`); `prior`, `current`, `known` and `fit` follow the scratch records and are set
+    before each decision (`_Frame.ready`). Scratch of one reconcile only.
+    """
 
-    @property
-    def current(self) -> int:
-        return self.prior.replicas
+    __slots__ = (
+        "by_hpa", "cloud", "current", "event", "fit", "floor", "hold", "key", "known", "need", "prior", "sample",
+        "weight",
+    )
+
+    def __init__(self, figures: _Figures, facts: PlatformFacts) -> None:
+        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _ = figures
+        self.floor = facts.floors[figures[1]]
+        # Set by `_Frame.ready` before every decision: the record, its replicas, whether the memory
+        # already has one for this (cloud, service), and the most replicas the cloud's room holds.
+        self.prior: PodScale
+        self.current: int
+        self.known: bool
+        self.fit: int
 
 
-@dataclass(frozen=True, slots=True)
 class _Service:
-    plan: ServicePlan
-    spec: Service
-    total_rps: float | None
-    spike_ratio: float | None  # total / rolling average when that exceeds spike_factor
-    cooling: bool  # offered load no longer above its rolling average
+    __slots__ = ("cooling", "name", "per_pod", "plan", "spec", "spike_ratio", "total_rps")
+
+    def __init__(self, plan: ServicePlan, spec: Service, total_rps: float | None, spike_ratio: float | None,
+                 cooling: bool, per_pod: float) -> None:
+        self.plan, self.name, self.spec, self.total_rps = plan, plan.name, spec, total_rps
+        self.spike_ratio = spike_ratio  # total / rolling average when that exceeds spike_factor
+        self.cooling = cooling  # offered load no longer above its rolling average
+        self.per_pod = per_pod  # rps one pod carries at the target utilisation
+
+
+class _Frame:
+    """The view indexed once per reconcile: fresh samples, each service's total load, and its cells."""
+
+    __slots__ = ("cells", "events", "facts", "figures", "fresh", "live", "totals", "view")
+
+    def __init__(self, view: AutoscalerView, facts: PlatformFacts, live: list[str],
+                 events: dict[str, EventWindow | None]) -> None:
+        self.view, self.facts, self.live, self.events = view, facts, live, events
+        now, window = view.now_s, view.platform.autoscaling.rolling_window_s
+        # The same test as `AutoscalerView.fresh_sample`, once per sample rather than once per look.
+        self.fresh = {k: s for k, s in view.samples.items() if not now - s.t_s > window}
+        self.totals: dict[str, tuple[float, float] | None] = {}
+        self.figures: dict[str, list[_Figures]] = {}
+        self.cells: dict[str, list[_Cell]] = {}
+
+    def figures_of(self, plan: ServicePlan) -> list[_Figures]:
+        """The service's figures in every cloud, down ones too (worked out on first use)."""
+        figures = self.figures.get(plan.name)
+        if figures is None:
+            _survey(self, plan, None)
+            figures = self.figures[plan.name]
+        return figures
+
+    def cells_of(self, plan: ServicePlan) -> list[_Cell]:
+        """The service's cells in the live clouds: what it is decided on (made on first use: services at
+        rest never need them)."""
+        cells = self.cells.get(plan.name)
+        if cells is None:
+            cells = self.cells[plan.name] = [_Cell(figures, self.facts) for figures in self.figures_of(plan) if figures[8]]
+        return cells
+
+    def total_offered_rps(self, service: str) -> tuple[float, float] | None:
+        """`AutoscalerView.total_offered_rps`, looked up once per service."""
+        if service in self.totals:
+            return self.totals[service]
+        view = self.view
+        total: tuple[float, float] | None
+        if service in view.offered_rps:
+            total = view.offered_rps[service], view.now_s
+        else:
+            fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
+            total = (sum([s.offered_rps for s in fresh]), max([s.t_s for s in fresh])) if fresh else None
+        self.totals[service] = total
+        return total
+
+    def ready(self, cells: list[_Cell], pods: dict[Key, PodScale], room: CloudRoom) -> tuple[object, ...]:
+        """Sets each cell's record and room from the scratch `pods`; returns what those were set from."""
+        seen: list[object] = []
+        for cell in cells:
+            record = pods.get(cell.key)
+            cell.fit = room.fit_record(cell.key, record)
+            seen.append(record)
+            seen.append(cell.fit)
+            cell.known = record is not None
+            if record is None:
+                start = cell.sample.ready_replicas if cell.sample is not None else self.facts.baseline[cell.key]
+                record = PodScale(replicas=start, stable_since_s=None)
+            cell.prior, cell.current = record, record.replicas
+        return tuple(seen)
 
 
 def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[AutoscalerMemory]:
     p = view.platform
+    facts = facts_of(p, view.plans)
     windows = event_windows(p.events, view.epoch, view.event_history)
-    loads = _fold_loads(view, memory)
-    order = sorted(view.plans, key=lambda sp: (sp.tier, sp.name))
     live = [c for c in p.clouds if c not in view.clouds_down]
     # Which event each cloud holds for depends only on the clock, not on the service: looked up once.
-    events = {c: holding(windows, view.now_s, _lead_s(p, c)) for c in live}
-    inputs = {plan.name: _inputs(view, plan, live, events, memory) for plan in order}
+    events = {c: holding(windows, view.now_s, facts.lead_s[c]) for c in live}
+    frame = _Frame(view, facts, live, events)
+    loads = _fold_loads(frame, memory)
+    order = facts.order
     # A service left at rest on the same inputs would decide the same records again: only the others
     # are decided; the quiet ones' records stay in the scratch memory, where the others see them.
-    services = [_service(view, plan, loads.get(plan.name)) for plan in order if memory.quiet.get(plan.name) != inputs[plan.name]]
-    trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods))
+    # (A service without such inputs on record is decided whatever its inputs: they are worked out only
+    # if it ends at rest.)
+    inputs = {plan.name: _inputs(frame, plan, memory) for plan in order if plan.name in memory.quiet}
+    services = [_service(frame, plan, loads.get(plan.name)) for plan in order
+                if plan.name not in inputs or memory.quiet[plan.name] != inputs[plan.name]]
+    # The room is only looked at while deciding: on most calls no service is, and it is not summed up.
+    trace = _Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods) if services else None)
     # Every service first grows in its own clouds; only then do bursts take the room that is left.
     # When that settled with no cloud short of room and no burst pods placed, the bursting passes
     # would decide exactly the same records (nothing to spill, nothing to end): they are skipped.
-    if _settle(view, services, live, events, False, trace):
-        _settle(view, services, live, events, True, trace)
+    if _settle(frame, services, False, trace):
+        _settle(frame, services, True, trace)
     start = trace.start
-    pods = _cap_to_ready(view, live, [plan.name for plan in order], trace)
+    pods = _cap_to_ready(frame, [plan.name for plan in order], trace)
     actions: list[Action] = []
     for key, first in start.items():
         final = pods[key]
@@ -123,23 +209,31 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
         actions.extend(burst_conditions(key, first.burst_pods, final.burst_pods, trace.burst_reason.get(key, "")))
     scaled_down = {k[0] for k, first in start.items() if pods[k].replicas < first.replicas}
     nodes = dict(memory.nodes)
+    # Each live cloud's pods' vCPU, gathered in one pass (then summed as `node_ask` would sum them).
+    held: dict[str, list[float]] = {cloud: [] for cloud in live}
+    for (cloud, name), record in trace.pods.items():
+        if cloud in held:
+            held[cloud].append(record.replicas * facts.vcpu.get(name, 0.0))
+    need_vcpu = {cloud: sum(vcpus) for cloud, vcpus in held.items()}
     for cloud in live:
         # Nodes for every pod the rules want, those waiting for nodes included: nodes first, pods follow.
-        ask = node_ask(view, cloud, trace.pods, nodes.get(cloud), cloud in scaled_down)
+        ask = node_ask(view, cloud, trace.pods, nodes.get(cloud), cloud in scaled_down, need_vcpu[cloud])
         if ask is not None:
             nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
             actions.append(ask)
-    decided = {svc.plan.name for svc in services}
-    quiet = {
-        name: fingerprint for name, fingerprint in inputs.items()
-        if (name not in decided and memory.quiet.get(name) == fingerprint)
-        or (trace.quiet.get(name, False) and all(pods[(c, name)] is trace.pods[(c, name)] for c in live if (c, name) in pods))
-    }
+    decided = {svc.name for svc in services}
+    quiet: dict[str, tuple[object, ...]] = {}
+    for plan in order:
+        name = plan.name
+        if name not in decided:
+            quiet[name] = inputs[name]  # at rest on the inputs on record
+        elif trace.quiet.get(name, False) and all(pods[(c, name)] is trace.pods[(c, name)] for c in live if (c, name) in pods):
+            quiet[name] = inputs[name] if name in inputs else _inputs(frame, plan, memory)
     new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes, quiet=quiet)
-    return Decision(new_memory, tuple(actions), _requeue_after_s(view, new_memory, windows))
+    return Decision(new_memory, tuple(actions), _requeue_after_s(view, facts, new_memory, windows))
 
 
-def _cap_to_ready(view: AutoscalerView, live: list[str], order: list[str], trace: _Trace) -> dict[Key, PodScale]:
+def _cap_to_ready(frame: _Frame, order: list[str], trace: _Trace) -> dict[Key, PodScale]:
     """The settled records with every pre-scale cut to what the ready nodes hold; the rest waits for nodes.
 
     Pending pods of a higher tier preempt running pods of a lower one (Kubernetes PriorityClass), so a
@@ -150,17 +244,22 @@ def _cap_to_ready(view: AutoscalerView, live: list[str], order: list[str], trace
     does not fit stays in `waiting_pods` and is asked for on a later call as nodes turn ready (their
     nodes are asked for now). Without a pool status what is ready is unknown and nothing is held back.
     """
-    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
+    view = frame.view
+    vcpu, floors = frame.facts.vcpu, frame.facts.floors
     wanted, start = trace.pods, trace.start
     out = dict(wanted)
-    for cloud in live:
+    # A cloud whose records all hold no more than they started from, with none waiting, keeps them all:
+    # each is granted its replicas whatever the ready nodes hold (and that is most clouds, most calls).
+    grown = {k[0] for k, first in start.items() if first.replicas < wanted[k].replicas}
+    grown.update(k[0] for k, record in wanted.items() if record.waiting_pods != 0)
+    for cloud in frame.live:
         status = view.pools.get(cloud)
-        if status is None:
+        if status is None or cloud not in grown:
             continue
         keys = [(cloud, name) for name in order if (cloud, name) in wanted]
         before = {k: (start[k] if k in start else wanted[k]).replicas for k in keys}
         # The floor is never held back either: it is the least the service runs with.
-        now = {k: min(wanted[k].replicas, max(before[k], trace.urgent.get(k, 0), trace.room.floor(*k))) for k in keys}
+        now = {k: min(wanted[k].replicas, max(before[k], trace.urgent.get(k, 0), floors[k])) for k in keys}
         free = status.nodes_ready * view.platform.clouds[cloud].node_vcpu - sum(now[k] * vcpu.get(k[1], 0.0) for k in keys)
         for k in keys:
             record, grant = wanted[k], now[k]
@@ -170,7 +269,8 @@ def _cap_to_ready(view: AutoscalerView, live: list[str], order: list[str], trace
                 free -= (grant - now[k]) * vcpu[k[1]]
             waiting = record.replicas - grant
             if waiting != record.waiting_pods or grant != record.replicas:
-                out[k] = replace(record, replicas=grant, waiting_pods=waiting)
+                out[k] = PodScale(grant, record.phase, record.stable_since_s, record.last_up_s, record.last_down_s,
+                                  record.burst_pods, record.capacity_rps, record.burst_rps, waiting)
     return out
 
 
@@ -179,8 +279,9 @@ class _Trace:
     """Scratch of one reconcile (never leaves it): records as they settle, and why they moved; the dicts fill in place."""
 
     pods: dict[Key, PodScale]
-    # Each cloud's vCPU held by every service's pods (at least their floors), kept in step with `pods`.
-    room: CloudRoom
+    # Each cloud's vCPU held by every service's pods (at least their floors), kept in step with `pods`
+    # (None when no service is decided).
+    room: CloudRoom | None
     start: dict[Key, PodScale] = field(default_factory=dict)
     scale_reason: dict[Key, str] = field(default_factory=dict)
     burst_reason: dict[Key, str] = field(default_factory=dict)
@@ -190,14 +291,7 @@ class _Trace:
     urgent: dict[Key, int] = field(default_factory=dict)
 
 
-def _settle(
-    view: AutoscalerView,
-    services: list[_Service],
-    live: list[str],
-    events: dict[str, EventWindow | None],
-    bursting: bool,
-    trace: _Trace,
-) -> bool:
+def _settle(frame: _Frame, services: list[_Service], bursting: bool, trace: _Trace) -> bool:
     """Decide every service until nothing moves (at most MAX_PASSES passes).
 
     Services share each cloud's nodes: one scaling down frees room another may need. Settling makes
@@ -205,155 +299,143 @@ def _settle(
     bursting could still change anything: the last pass moved, or some service had a deficit at a full
     cloud or burst pods placed.
     """
+    # Per service, the records and room its last decision here started from, and whether it could burst:
+    # a decision is a function of those, so on the same ones it would write the same records again.
+    last: dict[str, tuple[tuple[object, ...], bool]] = {}
+    room = trace.room
+    if room is None:
+        return False  # no service to decide: nothing moves, nothing could burst
     for _ in range(MAX_PASSES):
         moved, could_burst = False, False
         for svc in services:
-            cells = {c: _cell(view, svc, c, trace, events[c]) for c in live}
-            outcomes, spill = _decide_service(view, svc, cells, bursting)
+            cells = frame.cells_of(svc.plan)
+            seen = frame.ready(cells, trace.pods, room)
+            before_seen = last.get(svc.name)
+            if before_seen is not None and before_seen[0] == seen:
+                could_burst |= before_seen[1]
+                continue
+            outcomes, spill = _decide_service(frame, svc, cells, bursting)
+            last[svc.name] = seen, spill
             could_burst |= spill
-            trace.quiet[svc.plan.name] = all(out.quiet for out in outcomes)
+            at_rest = True
             for out in outcomes:
-                trace.urgent[out.key] = out.urgent
-            for out in outcomes:
-                trace.start.setdefault(out.key, cells[out.key[0]].prior)
-                before = trace.pods.get(out.key)
-                moved |= before is None or (before.replicas, before.burst_pods) != (out.record.replicas, out.record.burst_pods)
-                trace.room.move(out.key, before, out.record)
-                trace.pods[out.key] = out.record
+                at_rest = at_rest and out.quiet
+                key, record = out.key, out.record
+                trace.urgent[key] = out.urgent
+                trace.start.setdefault(key, out.prior)
                 if out.scale_reason:
-                    trace.scale_reason[out.key] = out.scale_reason
+                    trace.scale_reason[key] = out.scale_reason
                 if out.burst_reason:
-                    trace.burst_reason[out.key] = out.burst_reason
+                    trace.burst_reason[key] = out.burst_reason
+                before = trace.pods.get(key)
+                if before is record:
+                    continue  # kept as it was (the common case): nothing moved, no room changes hands
+                moved |= before is None or (before.replicas, before.burst_pods) != (record.replicas, record.burst_pods)
+                room.move(key, before, record)
+                trace.pods[key] = record
+            trace.quiet[svc.name] = at_rest
         if not moved:
             return could_burst
     return True
 
 
-def _fold_loads(view: AutoscalerView, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
-    window_s = view.platform.autoscaling.rolling_window_s
+def _fold_loads(frame: _Frame, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
+    window_s = frame.view.platform.autoscaling.rolling_window_s
     loads = dict(memory.loads)
-    for plan in view.plans:
-        total = view.total_offered_rps(plan.name)
+    for plan in frame.facts.plans:
+        total = frame.total_offered_rps(plan.name)
         if total is not None:
             loads[plan.name] = loads.get(plan.name, LoadWindow()).add(total[1], total[0], window_s)
     return loads
 
 
-def _service(view: AutoscalerView, plan: ServicePlan, load: LoadWindow | None) -> _Service:
+def _service(frame: _Frame, plan: ServicePlan, load: LoadWindow | None) -> _Service:
+    view = frame.view
     a = view.platform.autoscaling
-    total = view.total_offered_rps(plan.name)
+    total = frame.total_offered_rps(plan.name)
     rps = total[0] if total is not None else None
     avg = load.average(view.now_s, a.rolling_window_s) if load is not None else None
     ratio = rps / avg if rps is not None and avg is not None and avg > 0 else None
     spike = ratio if ratio is not None and ratio > a.spike_factor else None
     cooling = ratio is None or ratio <= 1 + TOLERANCE
-    return _Service(plan, view.platform.services[plan.name], rps, spike, cooling)
+    spec = view.platform.services[plan.name]
+    return _Service(plan, spec, rps, spike, cooling, spec.pod_rps * a.target_utilization)
 
 
-def _inputs(
-    view: AutoscalerView, plan: ServicePlan, live: list[str], events: dict[str, EventWindow | None], memory: AutoscalerMemory
-) -> tuple[object, ...]:
-    """What a service at rest is decided on, per cloud: live or not, the weight, the need (rule 1), the
-    event held, and which side of each stability and latency threshold its fresh sample falls.
+def _survey(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> tuple[object, ...]:
+    """What the view alone says of the service in each cloud (its fresh sample, weight, need (rule 1),
+    the event held and its hold), kept in `frame.figures`; with `memory`, what it is at rest on instead
+    (most services only ever need that: the figures are worked out again for the few decided).
 
-    A sample whose figures move within those thresholds leaves the need and every rule's outcome for
-    a service at rest as they were, so it counts as no change. The spike ratio, the sample times and
-    the timers are left out: at rest no step waits on them (see `_Outcome.quiet`).
+    At rest, a service is decided on, per cloud: live or not, the weight, the need, the event held, and
+    which side of each stability and latency threshold its fresh sample falls. A sample whose figures
+    move within those thresholds leaves the need and every rule's outcome for a service at rest as
+    they were, so it counts as no change. The spike ratio, the sample times and the timers are left
+    out: at rest no step waits on them (see `_Outcome.quiet`).
+    The need is `_need`'s and `pods_for`'s arithmetic, with the per-service factors out of the loop.
     """
-    a, spec = view.platform.autoscaling, view.platform.services[plan.name]
-    total = view.total_offered_rps(plan.name)
-    rps = total[0] if total is not None else None
+    view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
+    a, spec = view.platform.autoscaling, view.platform.services[name]
+    target = a.target_utilization
+    hot_bound = target * (1 + TOLERANCE)
+    per_pod = spec.pod_rps * target
+    p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
+    total = frame.total_offered_rps(name)
+    load = total[0] if total is not None else 0.0
+    weights = view.weights.get(name, plan.weights)
+    down, floors = view.clouds_down, facts.floors
+    pods_of = memory.pods if memory is not None else None
+    figures: list[_Figures] = []
     cells: list[object] = []
-    for cloud in view.platform.clouds:
-        s = view.fresh_sample(cloud, plan.name)
-        weight = view.weight(plan, cloud)
+    for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
+        s = fresh.get(key)
+        weight = 0 if cloud in down else weights.get(cloud, 0)
+        rps = load * weight / 100
+        pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
+        by_hpa, hot = False, 0.0
+        if s is not None:
+            hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
+                else s.cpu_utilization
+            if s.ready_replicas > 0:
+                by_use = math.ceil(s.ready_replicas * hot / target - EPS)
+                if hot > hot_bound and by_use > pods:
+                    pods, by_hpa = by_use, True
+        event = events.get(cloud)
+        hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
+        live = cloud in events
+        if pods_of is None:
+            figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, live))
+            continue
+        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
+        record = pods_of.get(key)
         quality: tuple[bool, ...] | None = None
         if s is not None:
-            drain = _drain_bound(spec, s)
-            prior = memory.pods.get((cloud, plan.name))
-            covers = s.ready_replicas > 0 and (prior is None or s.ready_replicas >= prior.replicas)
+            drain = s.served_rps * p99_sla / 1000
+            covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
             quality = (
-                s.p99_ms <= spec.p99_sla_ms, s.error_rate <= spec.error_rate_sla,
-                _hottest(s)[1] <= a.target_utilization * (1 + TOLERANCE), s.queue_depth <= drain,
-                covers and s.p99_ms > spec.p99_sla_ms and s.queue_depth > drain,
+                s.p99_ms <= p99_sla, s.error_rate <= error_sla, hot <= hot_bound, s.queue_depth <= drain,
+                covers and s.p99_ms > p99_sla and s.queue_depth > drain,
             )
-        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
-        record = memory.pods.get((cloud, plan.name))
-        pods = _need(view, rps, spec, s, weight)[0]
         need: object = pods
         if record is not None:
             # At rest (replicas within the room) the need only counts through where it stands against
             # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
             # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
-            event = events.get(cloud)
-            hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-            keep = max(floor_replicas(view, plan, cloud), hold)
-            need = (pods > record.replicas * (1 + TOLERANCE), pods > record.replicas, max(keep, pods) >= record.replicas)
-        cells.append((cloud in live, weight, need, quality, events.get(cloud), record))
+            replicas = record.replicas
+            need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
+        cells.append((live, weight, need, quality, event, record))
+    if pods_of is None:
+        frame.figures[name] = figures
     return tuple(cells)
 
 
-def _lead_s(platform: Platform, cloud: str) -> float:
-    """Pre-scale lead: the spec's, but never shorter than a node boot plus a pod start."""
-    c = platform.clouds[cloud]
-    return max(platform.autoscaling.prescale_lead_s, c.node_boot_s + c.pod_start_s)
+def _inputs(frame: _Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
+    """What a service at rest is decided on (see `_survey`)."""
+    return _survey(frame, plan, memory)
 
 
 def _pods_for(rps: float, svc: Service, utilization: float) -> int:
     return pods_for(rps, svc.pod_rps, utilization)
-
-
-def _cell(view: AutoscalerView, svc: _Service, cloud: str, trace: _Trace, event: EventWindow | None) -> _Cell:
-    p, a, name, pods = view.platform, view.platform.autoscaling, svc.plan.name, trace.pods
-    sample = view.fresh_sample(cloud, name)
-    placed = svc.plan.placement.get(cloud)
-    baseline = placed.replicas if placed is not None else 0
-    prior = pods.get((cloud, name))
-    known = prior is not None
-    if prior is None:
-        start = sample.ready_replicas if sample is not None else baseline
-        prior = PodScale(replicas=start, stable_since_s=None)
-    weight = view.weight(svc.plan, cloud)
-    expected = (svc.total_rps or 0.0) * weight / 100
-    need, by_hpa = _need(view, svc.total_rps, svc.spec, sample, weight)
-    if by_hpa and sample is not None:
-        resource, used = _hottest(sample)
-        need_reason = (
-            f"{resource} {used:.0%} on {sample.ready_replicas} pods over target "
-            f"{a.target_utilization:.0%}: HPA asks {need} pods"
-        )
-    else:
-        need_reason = (
-            f"expected {expected:.0f} rps ({weight}% of {svc.total_rps or 0:.0f}) needs {need} pods "
-            f"at {a.target_utilization:.0%} utilisation"
-        )
-    floor = trace.room.floor(cloud, name)
-    size = p.clouds[cloud].max_nodes * p.clouds[cloud].node_vcpu
-    hold, hold_reason = 0, ""
-    if event is not None and weight > 0:
-        peak_rps = svc.spec.rps * event.peak_multiplier * weight / 100
-        hold = prescale_replicas(svc.spec.rps, event.peak_multiplier, weight, svc.spec.pod_rps, a)
-        hold_reason = (
-            f"{describe_start(event, view.now_s)}: pre-scale to predicted peak {event.peak_multiplier:.1f}x "
-            f"+ {a.prescale_buffer:.0%} ({event.source}; {peak_rps:.0f} rps here)"
-        )
-        if svc.spike_ratio is not None:
-            hold_reason = f"spike {svc.spike_ratio:.1f}x rolling avg matches {event.name}; " + hold_reason
-    return _Cell(
-        cloud,
-        prior,
-        sample,
-        expected,
-        weight,
-        need,
-        need_reason,
-        floor,
-        hold,
-        hold_reason,
-        trace.room.fit(cloud, name, pods),
-        size,
-        known,
-    )
 
 
 def _need(
@@ -396,109 +478,176 @@ def _drain_bound(spec: Service, s: ServiceSample) -> float:
     return s.served_rps * spec.p99_sla_ms / 1000
 
 
-def _want_up(view: AutoscalerView, svc: _Service, cell: _Cell) -> tuple[int, str, int]:
-    """Replicas the rules ask for without capacity limits, the reason of the rule that asks most, and
-    what the rules other than an event's hold ask for (the load now, which must not wait for nodes)."""
+def _want_up(view: AutoscalerView, svc: _Service, cell: _Cell) -> tuple[int, int, int]:
+    """Replicas the rules ask for without capacity limits, the rule that asks most (`_want_reason` words
+    it), and what the rules other than an event's hold ask for (the load now, which must not wait for nodes).
+
+    Of rules asking equally, the first in the order floor, hold, load wins."""
     a = view.platform.autoscaling
     cur = cell.current
-    candidates: list[tuple[int, str]] = [(cell.floor, f"floor: plan baseline + {a.floor_buffer:.0%} is {cell.floor} pods")]
-    if cell.hold > 0:
-        candidates.append((cell.hold, cell.hold_reason))
+    n, why, pressing = cell.floor, _FLOOR, cell.floor
+    if cell.hold > n:
+        n, why = cell.hold, _HOLD
     overloaded = cell.need > cur * (1 + TOLERANCE)
     latency = _latency_overload(svc, cell)
-    step = math.ceil(cur * (1 + a.reactive_step) - EPS) if cur > 0 else max(1, cell.need)
-    pct = f"+{a.reactive_step:.0%} pods ({cur} -> {step})"
+    ask, rule = 0, -1
     if svc.spike_ratio is not None and (overloaded or latency):
         if _step_due(view, cell):
-            what = "organic spike" if cell.hold == 0 else "spike above the event's prediction,"
-            candidates.append((step, f"{what} {svc.spike_ratio:.1f}x rolling avg: {pct}"))
+            ask, rule = _step(a.reactive_step, cell), _SPIKE
     elif overloaded:
-        candidates.append((cell.need, cell.need_reason))
+        ask, rule = cell.need, _NEED
     elif latency and _step_due(view, cell) and cell.sample is not None:
-        s = cell.sample
-        why = f"p99 {s.p99_ms:.0f} ms over SLA {svc.spec.p99_sla_ms:.0f} ms with {s.queue_depth:.0f} queued: {pct}"
-        candidates.append((step, why))
-    pressing = max(n for n, why in candidates if why != cell.hold_reason or cell.hold == 0)
-    n, why = max(candidates, key=lambda c: c[0])
+        ask, rule = _step(a.reactive_step, cell), _LATENCY
+    if rule >= 0:
+        pressing = max(pressing, ask)
+        if ask > n:
+            n, why = ask, rule
     return n, why, pressing
 
 
-@dataclass(frozen=True, slots=True)
+def _step(reactive_step: float, cell: _Cell) -> int:
+    cur = cell.current
+    return math.ceil(cur * (1 + reactive_step) - EPS) if cur > 0 else max(1, cell.need)
+
+
+def _want_reason(view: AutoscalerView, svc: _Service, cell: _Cell, rule: int) -> str:
+    """Why `rule` asks for what `_want_up` found it asks for, in the words of the seed's flow."""
+    a = view.platform.autoscaling
+    if rule == _FLOOR:
+        return f"floor: plan baseline + {a.floor_buffer:.0%} is {cell.floor} pods"
+    if rule == _HOLD:
+        return _hold_reason(view, svc, cell)
+    if rule == _NEED:
+        return _need_reason(view, svc, cell)
+    cur, step = cell.current, _step(a.reactive_step, cell)
+    pct = f"+{a.reactive_step:.0%} pods ({cur} -> {step})"
+    if rule == _SPIKE:
+        what = "organic spike" if cell.hold == 0 else "spike above the event's prediction,"
+        return f"{what} {svc.spike_ratio or 0:.1f}x rolling avg: {pct}"
+    s = cell.sample
+    assert s is not None  # the latency rule asks only on a fresh sample
+    return f"p99 {s.p99_ms:.0f} ms over SLA {svc.spec.p99_sla_ms:.0f} ms with {s.queue_depth:.0f} queued: {pct}"
+
+
+def _need_reason(view: AutoscalerView, svc: _Service, cell: _Cell) -> str:
+    a, sample = view.platform.autoscaling, cell.sample
+    if cell.by_hpa and sample is not None:
+        resource, used = _hottest(sample)
+        return (
+            f"{resource} {used:.0%} on {sample.ready_replicas} pods over target "
+            f"{a.target_utilization:.0%}: HPA asks {cell.need} pods"
+        )
+    expected = (svc.total_rps or 0.0) * cell.weight / 100
+    return (
+        f"expected {expected:.0f} rps ({cell.weight}% of {svc.total_rps or 0:.0f}) needs {cell.need} pods "
+        f"at {a.target_utilization:.0%} utilisation"
+    )
+
+
+def _hold_reason(view: AutoscalerView, svc: _Service, cell: _Cell) -> str:
+    a, event = view.platform.autoscaling, cell.event
+    assert event is not None  # only an event holds
+    peak_rps = svc.spec.rps * event.peak_multiplier * cell.weight / 100
+    reason = (
+        f"{describe_start(event, view.now_s)}: pre-scale to predicted peak {event.peak_multiplier:.1f}x "
+        f"+ {a.prescale_buffer:.0%} ({event.source}; {peak_rps:.0f} rps here)"
+    )
+    if svc.spike_ratio is not None:
+        reason = f"spike {svc.spike_ratio:.1f}x rolling avg matches {event.name}; " + reason
+    return reason
+
+
 class _Outcome:
-    key: Key
-    record: PodScale
-    scale_reason: str  # why the replicas changed in this pass ("" when they did not)
-    burst_reason: str  # why burst pods sit here ("" when none do)
-    # At rest: the record is its prior, in a phase no timer moves, with no burst and no pods waiting,
-    # and holds at least what every rule asks within the room it has, so neither the clock nor another
-    # service's moves can change it while its inputs stay the same.
-    quiet: bool
-    urgent: int  # replicas asked for now whatever the ready nodes hold (see `_cap_to_ready`)
+    __slots__ = ("burst_reason", "key", "prior", "quiet", "record", "scale_reason", "urgent")
+
+    def __init__(self, key: Key, prior: PodScale, record: PodScale, scale_reason: str, burst_reason: str, quiet: bool,
+                 urgent: int) -> None:
+        self.key, self.prior, self.record = key, prior, record  # prior: the record the decision started from
+        self.scale_reason = scale_reason  # why the replicas changed in this pass ("" when they did not)
+        self.burst_reason = burst_reason  # why burst pods sit here ("" when none do)
+        # At rest: the record is its prior, in a phase no timer moves, with no burst and no pods waiting,
+        # and holds at least what every rule asks within the room it has, so neither the clock nor another
+        # service's moves can change it while its inputs stay the same.
+        self.quiet = quiet
+        self.urgent = urgent  # replicas asked for now whatever the ready nodes hold (see `_cap_to_ready`)
 
 
-def _decide_service(
-    view: AutoscalerView, svc: _Service, cells: dict[str, _Cell], bursting: bool
-) -> tuple[list[_Outcome], bool]:
+def _decide_service(frame: _Frame, svc: _Service, cells: list[_Cell], bursting: bool) -> tuple[list[_Outcome], bool]:
     """Scale-ups within each cloud's room, the burst of what does not fit, then scale-downs.
 
     While not `bursting`, burst pods already placed are kept as they are (and protected from the
     scale-down) but none are added or moved. Also returns whether a burst is in play for the service
     (a deficit at a full cloud, or burst pods placed), i.e. whether bursting could decide differently.
     """
-    name = svc.plan.name
-    wants = {c: _want_up(view, svc, cell) for c, cell in cells.items()}
-    ups = {c: max(cell.current, min(wants[c][0], cell.fit)) for c, cell in cells.items()}
+    view = frame.view
+    wants: list[tuple[int, int, int, int]] = []
     # Only what the load (or a known event) needs beyond a full cloud spills over, not a step's
     # overshoot: the burst is then a function of the inputs and a second call leaves it alone.
-    deficit = {c: max(0, max(cell.need, cell.hold) - ups[c]) for c, cell in cells.items()}
-    sources = [c for c in cells if deficit[c] > 0 and ups[c] >= cells[c].fit]
-    room = {c: cell.fit - min(cell.fit, max(wants[c][0], cell.need)) for c, cell in cells.items() if c not in sources}
-    placed = {c: cell.prior.burst_pods for c, cell in cells.items()}
-    spill = bool(sources) or any(n > 0 for n in placed.values())
-    size = {c: cell.size_vcpu for c, cell in cells.items()}
-    if bursting:
-        burst = spread_burst(room, placed, size, sum(deficit[c] for c in sources))
-    else:
-        burst, sources = {c: n for c, n in placed.items() if n > 0}, []
+    sources: list[str] = []
+    deficit, spill = 0, False
     out: list[_Outcome] = []
-    for c, cell in cells.items():
-        pods = burst.get(c, 0)
-        why_burst = burst_reason(view, sources, pods, c, name) if pods > 0 and bursting else ""
-        base = min(cell.fit, max(wants[c][0], cell.need))
-        target, reason = ups[c], wants[c][1]
-        if ups[c] < wants[c][0]:
-            reason += f"; {c} holds {ups[c]} at max_nodes {view.platform.clouds[c].max_nodes}"
-        if why_burst and base + pods > target:
-            target, reason = base + pods, why_burst
-        # Growth beyond the load now (an event's hold) may wait for nodes; the load's and a burst's may not.
-        # (The replicas this reconcile started from are kept in `_cap_to_ready`, not here: later passes see settled ones.)
-        urgent = min(max(wants[c][2], cell.need), cell.fit) + (pods if why_burst else 0)
-        if target > cell.current:
-            record = replace(cell.prior, replicas=target, last_up_s=view.now_s, stable_since_s=None, phase=_up_phase(svc, cell))
+    for cell in cells:
+        want, rule, pressing = _want_up(view, svc, cell)
+        fit = cell.fit
+        up = max(cell.current, min(want, fit))
+        short = max(cell.need, cell.hold) - up
+        if short > 0 and up >= fit:
+            sources.append(cell.cloud)
+            deficit += short
+        spill |= cell.prior.burst_pods > 0
+        if bursting:
+            wants.append((want, rule, pressing, up))
         else:
-            record, reason = _consider_down(view, svc, cell, base + pods)
-        record = _with_capacity(view, svc, record, pods)
-        if record.replicas > 0 or cell.known or reason:
-            quiet = (
-                cell.known and record == cell.prior and record.phase in ("normal", "prescale") and record.waiting_pods == 0
-                and record.burst_pods == 0 and pods == 0 and max(wants[c][0], cell.need) <= cell.current <= cell.fit
-            )
-            out.append(_Outcome((c, name), record, reason, why_burst, quiet, min(urgent, record.replicas)))
+            # Burst pods already placed stay as they are; none are added: each cloud is decided on its own.
+            kept = cell.prior.burst_pods
+            _decide_cell(view, svc, cell, want, rule, pressing, up, kept if kept > 0 else 0, "", out)
+    spill |= bool(sources)
+    if bursting:
+        room = {cell.cloud: cell.fit - min(cell.fit, max(w[0], cell.need))
+                for cell, w in zip(cells, wants, strict=True) if cell.cloud not in sources}
+        placed = {cell.cloud: cell.prior.burst_pods for cell in cells}
+        size = frame.facts.size_vcpu  # max_nodes x node_vcpu
+        burst = spread_burst(room, placed, {cell.cloud: size[cell.cloud] for cell in cells}, deficit)
+        for cell, (want, rule, pressing, up) in zip(cells, wants, strict=True):
+            pods = burst.get(cell.cloud, 0)
+            why_burst = burst_reason(view, sources, pods, cell.cloud, svc.name) if pods > 0 else ""
+            _decide_cell(view, svc, cell, want, rule, pressing, up, pods, why_burst, out)
     return out, spill
 
 
-def _up_phase(svc: _Service, cell: _Cell) -> Phase:
-    if cell.hold > 0:
-        return "prescale"
-    return "reactive"
-
-
-def _with_capacity(view: AutoscalerView, svc: _Service, record: PodScale, burst: int) -> PodScale:
-    per_pod = svc.spec.pod_rps * view.platform.autoscaling.target_utilization
-    capacity, burst_rps = record.replicas * per_pod, burst * per_pod
-    if (record.burst_pods, record.capacity_rps, record.burst_rps) == (burst, capacity, burst_rps):
-        return record  # settled records are re-derived every pass: skip the copy when nothing moved
-    return replace(record, burst_pods=burst, capacity_rps=capacity, burst_rps=burst_rps)
+def _decide_cell(
+    view: AutoscalerView, svc: _Service, cell: _Cell, want: int, rule: int, pressing: int, up: int, pods: int,
+    why_burst: str, out: list[_Outcome],
+) -> None:
+    """The record of one cloud, given what the rules ask (`_want_up`), the replicas that fit (`up`) and
+    the `pods` of other clouds' burst it carries (`why_burst` says why, when it adds them)."""
+    prior = cell.prior
+    base = min(cell.fit, max(want, cell.need))
+    target = up
+    if why_burst and base + pods > target:
+        target = base + pods
+    # Growth beyond the load now (an event's hold) may wait for nodes; the load's and a burst's may not.
+    # (The replicas this reconcile started from are kept in `_cap_to_ready`, not here: later passes see settled ones.)
+    urgent = min(max(pressing, cell.need), cell.fit) + (pods if why_burst else 0)
+    if target > cell.current:
+        if target != up:
+            reason = why_burst
+        else:
+            reason = _want_reason(view, svc, cell, rule)
+            if up < want:
+                reason += f"; {cell.cloud} holds {up} at max_nodes {view.platform.clouds[cell.cloud].max_nodes}"
+        phase: Phase = "prescale" if cell.hold > 0 else "reactive"
+        record = PodScale(target, phase, None, view.now_s, prior.last_down_s, pods, target * svc.per_pod,
+                          pods * svc.per_pod, prior.waiting_pods)
+    else:
+        record, reason = _consider_down(view, svc, cell, base + pods, pods)
+    if record.replicas > 0 or cell.known or reason:
+        quiet = (
+            pods == 0 and cell.known and record.phase in ("normal", "prescale") and record.waiting_pods == 0
+            and record.burst_pods == 0 and max(want, cell.need) <= cell.current <= cell.fit
+            and (record is prior or record == prior)
+        )
+        out.append(_Outcome(cell.key, prior, record, reason, why_burst, quiet, min(urgent, record.replicas)))
 
 
 def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
@@ -516,20 +665,22 @@ def _stable(svc: _Service, cell: _Cell, target_utilization: float) -> bool:
     )
 
 
-def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) -> tuple[PodScale, str]:
-    """Monitor -> stable? -> traffic back to baseline? -> gradual scale-down, never below what must stay."""
+def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int, burst: int) -> tuple[PodScale, str]:
+    """Monitor -> stable? -> traffic back to baseline? -> gradual scale-down, never below what must stay.
+
+    The record carries `burst` burst pods and the capacity of its replicas."""
     a, now = view.platform.autoscaling, view.now_s
     prior = cell.prior
     if not _stable(svc, cell, a.target_utilization):
         overloaded = cell.need > cell.current or _latency_overload(svc, cell)
-        return _timers(prior, None, "reactive" if overloaded else "monitor"), ""
+        return _timers(prior, None, "reactive" if overloaded else "monitor", burst, svc.per_pod), ""
     since = prior.stable_since_s if prior.stable_since_s is not None else now
     lower = min(cell.current, max(keep, cell.floor, cell.hold))
     if cell.current <= lower:
-        return _timers(prior, since, "prescale" if cell.hold > 0 else "normal"), ""
+        return _timers(prior, since, "prescale" if cell.hold > 0 else "normal", burst, svc.per_pod), ""
     due = now >= since + a.stable_s and now >= prior.last_down_s + a.scale_down_interval_s
     if not (due and svc.cooling and cell.hold == 0):
-        return _timers(prior, since, "monitor"), ""
+        return _timers(prior, since, "monitor", burst, svc.per_pod), ""
     target = max(lower, min(cell.current - 1, math.floor(cell.current * (1 - a.scale_down_step) + EPS)))
     s = cell.sample
     quality = f"p99 {s.p99_ms:.0f} ms under SLA {svc.spec.p99_sla_ms:.0f} ms" if s is not None else "no load on these pods"
@@ -537,26 +688,33 @@ def _consider_down(view: AutoscalerView, svc: _Service, cell: _Cell, keep: int) 
         f"stable {a.stable_s / 60:.0f} min, {quality}: -{a.scale_down_step:.0%} "
         f"({cell.current} -> {target} pods, never below {lower})"
     )
-    record = replace(prior, replicas=target, stable_since_s=since, last_down_s=now, phase="scale_down")
+    record = PodScale(target, "scale_down", since, prior.last_up_s, now, burst, target * svc.per_pod,
+                      burst * svc.per_pod, prior.waiting_pods)
     return record, reason
 
 
-def _timers(prior: PodScale, stable_since_s: float | None, phase: Phase) -> PodScale:
-    """`prior` with its stable timer and phase set; the record itself when they already are (the common case)."""
-    if prior.stable_since_s == stable_since_s and prior.phase == phase:
+def _timers(prior: PodScale, stable_since_s: float | None, phase: Phase, burst: int, per_pod: float) -> PodScale:
+    """`prior` with its stable timer, phase and burst set and the capacity its pods carry; the record
+    itself when all of that already is (the common case: settled records are re-derived every pass)."""
+    capacity, burst_rps = prior.replicas * per_pod, burst * per_pod
+    if (prior.phase == phase and prior.stable_since_s == stable_since_s and prior.burst_pods == burst
+            and prior.capacity_rps == capacity and prior.burst_rps == burst_rps):
         return prior
-    return replace(prior, stable_since_s=stable_since_s, phase=phase)
+    return PodScale(prior.replicas, phase, stable_since_s, prior.last_up_s, prior.last_down_s, burst, capacity, burst_rps,
+                    prior.waiting_pods)
 
 
-def _requeue_after_s(view: AutoscalerView, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]) -> float | None:
+def _requeue_after_s(
+    view: AutoscalerView, facts: PlatformFacts, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]
+) -> float | None:
     """Seconds until the next timer (a pre-scale start or event end, a step or scale-down tick), if any.
 
     Without a timer the autoscaler has nothing to do until new samples or weights arrive.
     """
     a, now = view.platform.autoscaling, view.now_s
     times: list[float] = []
-    for cloud in view.platform.clouds:
-        boundary = next_boundary_s(windows, now, _lead_s(view.platform, cloud))
+    for cloud in facts.clouds:
+        boundary = next_boundary_s(windows, now, facts.lead_s[cloud])
         if boundary is not None:
             times.append(boundary)
     waiting = {cloud for (cloud, _), record in memory.pods.items() if record.waiting_pods > 0}

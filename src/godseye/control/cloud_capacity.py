@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 
 from godseye.control.actions import Action, Condition, ScaleNodePool
-from godseye.control.autoscaler_model import AutoscalerView, Key, NodeAsk, PodScale
+from godseye.control.autoscaler_model import AutoscalerView, Key, NodeAsk, PodScale, facts_of
 from godseye.plan.model import ServicePlan
 from godseye.policy import sizing
 
@@ -49,11 +49,11 @@ class CloudRoom:
     """
 
     def __init__(self, view: AutoscalerView, pods: Mapping[Key, PodScale]) -> None:
-        self._view = view
-        self._vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
-        self._floors = {(cloud, plan.name): floor_replicas(view, plan, cloud) for cloud in view.platform.clouds
-                        for plan in view.plans}
-        self._held = dict.fromkeys(view.platform.clouds, 0.0)
+        facts = facts_of(view.platform, view.plans)
+        self._vcpu = facts.vcpu
+        self._floors = facts.floors
+        self._size = facts.size_vcpu
+        self._held = dict.fromkeys(facts.clouds, 0.0)
         for (cloud, name), floor in self._floors.items():
             record = pods.get((cloud, name))
             self._held[cloud] += max(record.replicas if record is not None else 0, floor) * self._vcpu[name]
@@ -70,9 +70,13 @@ class CloudRoom:
 
     def fit(self, cloud: str, service: str, pods: Mapping[Key, PodScale]) -> int:
         """Same as `fit_replicas(view, cloud, service, pods)` for the `pods` this room follows."""
-        c = self._view.platform.clouds[cloud]
-        others = self._held[cloud] - self._own((cloud, service), pods.get((cloud, service)))
-        return max(0, math.floor((c.max_nodes * c.node_vcpu - others) / self._vcpu[service] + EPS))
+        return self.fit_record((cloud, service), pods.get((cloud, service)))
+
+    def fit_record(self, key: Key, record: PodScale | None) -> int:
+        """`fit` for `key`, whose record in the followed pods is `record`."""
+        vcpu = self._vcpu[key[1]]
+        others = self._held[key[0]] - max(record.replicas if record is not None else 0, self._floors[key]) * vcpu
+        return max(0, math.floor((self._size[key[0]] - others) / vcpu + EPS))
 
 
 def spread_burst(
@@ -126,12 +130,16 @@ def burst_conditions(key: Key, before: int, after: int, reason: str) -> list[Act
 
 
 def node_ask(
-    view: AutoscalerView, cloud: str, pods: Mapping[Key, PodScale], asked: NodeAsk | None, shrink: bool
+    view: AutoscalerView, cloud: str, pods: Mapping[Key, PodScale], asked: NodeAsk | None, shrink: bool,
+    need_vcpu: float | None = None,
 ) -> ScaleNodePool | None:
-    """Nodes for the pods asked for: more when they do not fit, fewer when pods were scaled down."""
+    """Nodes for the pods asked for: more when they do not fit, fewer when pods were scaled down.
+
+    `need_vcpu`, when given, is the vCPU of the cloud's `pods`, summed by the caller in the same order."""
     c = view.platform.clouds[cloud]
-    vcpu = {plan.name: plan.pod_vcpu for plan in view.plans}
-    need_vcpu = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud)
+    if need_vcpu is None:
+        vcpu = facts_of(view.platform, view.plans).vcpu
+        need_vcpu = sum(r.replicas * vcpu.get(s, 0.0) for (cl, s), r in pods.items() if cl == cloud)
     needed = min(c.max_nodes, math.ceil(need_vcpu / c.node_vcpu - EPS))
     status = view.pools.get(cloud)
     ready = status.nodes_ready if status is not None else c.nodes

@@ -84,6 +84,26 @@ def event_windows(
     by start are kept, so a runaway calendar slows nothing down.
     """
     past = history or {}
+    for cached_events, cached_epoch, cached_past, cached in _windows:
+        if (cached_epoch == epoch and cached_past == past and len(cached_events) == len(events)
+                and all(events.get(name) is event for name, event in cached_events)):
+            return cached
+    windows = _event_windows(events, epoch, past)
+    # Snapshots of the arguments, so a caller's later changes to them cannot match a stale entry.
+    _windows.insert(0, (tuple(events.items()), epoch, {k: tuple(v) for k, v in past.items()}, windows))
+    del _windows[_WINDOWS_CACHED:]
+    return windows
+
+
+# The calendar does not change between reconciles: the windows of recent calendars are kept, keyed by
+# the very (immutable) events, the epoch and the history.
+_WINDOWS_CACHED = 8
+_windows: list[tuple[tuple[tuple[str, Event], ...], datetime, dict[str, tuple[float, ...]], tuple[EventWindow, ...]]] = []
+
+
+def _event_windows(
+    events: Mapping[str, Event], epoch: datetime, past: Mapping[str, tuple[float, ...]]
+) -> tuple[EventWindow, ...]:
     out = []
     for name, event in events.items():
         start_s = (event.start - epoch).total_seconds()

@@ -27,19 +27,25 @@ class LoadWindow:
             return self
         width = window_s / WINDOW_BUCKETS
         index = math.floor(t_s / width)
-        kept = [b for b in self.buckets if b[0] > index - WINDOW_BUCKETS]
-        if kept and kept[-1][0] == index:
-            _, total, count = kept[-1]
-            kept[-1] = (index, total + rps, count + 1)
+        # Buckets are in index order (samples only move forward), so the stale ones lead.
+        buckets, first, oldest = self.buckets, 0, index - WINDOW_BUCKETS
+        while first < len(buckets) and buckets[first][0] <= oldest:
+            first += 1
+        if first < len(buckets) and buckets[-1][0] == index:
+            _, total, count = buckets[-1]
+            kept = (*buckets[first:-1], (index, total + rps, count + 1))
         else:
-            kept.append((index, rps, 1))
+            kept = (*buckets[first:], (index, rps, 1))
         assert len(kept) <= WINDOW_BUCKETS
-        return LoadWindow(tuple(kept), t_s)
+        return LoadWindow(kept, t_s)
 
     def average(self, now_s: float, window_s: float) -> float | None:
         """Mean of the samples in the window ending at `now_s`; None before the first sample."""
         width = window_s / WINDOW_BUCKETS
         oldest = math.floor(now_s / width) - WINDOW_BUCKETS
-        live = [(total, count) for index, total, count in self.buckets if index > oldest]
-        samples = sum(count for _, count in live)
-        return sum(total for total, _ in live) / samples if samples else None
+        buckets, first = self.buckets, 0
+        while first < len(buckets) and buckets[first][0] <= oldest:
+            first += 1
+        live = buckets[first:]
+        samples = sum([count for _, _, count in live])
+        return sum([total for _, total, _ in live]) / samples if samples else None
