@@ -177,6 +177,8 @@ class Plane:
         self._auto_seen: tuple[int, dict[str, dict[str, int]], frozenset[str]] | None = None
         self._auto_until = -math.inf
         self._auto_wake: float | None = None
+        self._edge_view_of: object = None
+        self._edge_view_cache: dict[tuple[str, str], bool] = {}
         self._state = PlaneState(
             HealthMemory(), ReplicationMemory(), RotationMemory(), CanaryMemory(), FailoverMemory(), SteeringMemory(),
             AutoscalerMemory(), IncidentMemory(),
@@ -297,7 +299,7 @@ class Plane:
             incidents.IncidentView(
                 now_s=turn.now_s,
                 catalog=self._catalog,
-                endpoints={(c, p.name): h.edge_healthy(c, p.name) for p in self._services for c in p.placement},
+                endpoints=self._edge_view(h),
                 clouds_down=h.clouds_down,
                 stalls=sensed.replication.state.stalls(),
                 # Carrying the failed-over traffic until the failed cloud is fully back, canary included.
@@ -310,6 +312,14 @@ class Plane:
         )
         turn.emit("incidents", inc.actions, inc.requeue_after_s)
         return auto_memory, inc.memory
+
+    def _edge_view(self, h: HealthMemory) -> Mapping[tuple[str, str], bool]:
+        """(cloud, service) -> healthy as the edge judges every placed endpoint; rebuilt only when the
+        endpoints' judgements changed (steps without probes keep the same mapping)."""
+        if self._edge_view_of is not h.endpoints:
+            self._edge_view_of = h.endpoints
+            self._edge_view_cache = {(c, p.name): h.edge_healthy(c, p.name) for p in self._services for c in p.placement}
+        return self._edge_view_cache
 
     def _autoscale(self, turn: _Turn, weights: dict[str, dict[str, int]], down: frozenset[str]) -> AutoscalerMemory:
         """Run the autoscaler, unless nothing it reads changed since its last run and no timer of its is due.

@@ -113,16 +113,24 @@ class SampleFilter:
     def __init__(self, rows: int, shape: tuple[int, int]) -> None:
         self._last = np.full((rows, *shape), -np.inf)
         self._when = np.full(shape, -np.inf)
+        self._oldest = np.inf  # the oldest pass of any cell: no heartbeat is due before oldest + HEARTBEAT_S
 
     def changed(self, t: float, values: FloatArray, candidates: BoolArray) -> BoolArray:
         last = self._last
-        tolerance = np.maximum(np.maximum(values, last), 1.0)
+        tolerance = np.maximum(values, last)
+        np.maximum(tolerance, 1.0, out=tolerance)
         tolerance *= CHANGE_TOLERANCE
-        differs = np.abs(values - last) > tolerance
-        mask: BoolArray = candidates & (differs.any(axis=0) | (t - self._when >= HEARTBEAT_S))
+        gap = np.subtract(values, last)
+        np.abs(gap, out=gap)
+        moved = (gap > tolerance).any(axis=0)
+        if t - self._oldest >= HEARTBEAT_S:
+            moved |= t - self._when >= HEARTBEAT_S
+        mask: BoolArray = candidates & moved
         if mask.any():
             last[:, mask] = values[:, mask]
             self._when[mask] = t
+            # Cells never passed need no heartbeat: their first reading always differs from -inf.
+            self._oldest = float(np.min(self._when, where=self._when > -np.inf, initial=np.inf))
         return mask
 
 
