@@ -121,7 +121,12 @@ class Engine:
         self._outcome_version = (-1, -1)
         empty = np.zeros((len(self.clouds) + 1, *self.placed.shape), dtype=np.bool_)
         self._outcome = (empty, empty, self.placed)
-        self._steady_rounds = 0
+        # Per endpoint (service, cloud): probe rounds since what probes see of it last changed. Only
+        # endpoints below `probe_needed` are probed, so one endpoint changing does not restart rounds
+        # for every other (which would cost services x changes, and changes grow with services).
+        self._steady = np.zeros(self.placed.shape, dtype=np.int64)
+        self._due = self.placed.copy()  # placed endpoints still to be probed
+        self._any_due = bool(self._due.any())
         self._fault_version = -1
         self._out_mask = np.zeros_like(self.placed)
         # Offered, served, p99 and CPU (the first rows of `Served.grid`) integrated since the last sample.
@@ -310,7 +315,7 @@ class Engine:
 
     # -- observations --------------------------------------------------------------------------
     def _probing(self) -> bool:
-        return self._steady_rounds < self.probe_needed
+        return self._any_due
 
     def _refresh_outcome(self) -> None:
         """Recompute what probes would see when the world or the faults changed; a change restarts
@@ -323,19 +328,31 @@ class Engine:
         ok, hung = sensors.probe_outcomes(self.world, self.faults, placed, self._endpoints_out())
         key = ok.tobytes() + hung.tobytes() + placed.tobytes()
         if key != self._outcome_key:
-            self._outcome_key, self._steady_rounds = key, 0
+            old_ok, old_hung, old_placed = self._outcome
+            changed = (ok != old_ok).any(axis=0) | (hung != old_hung).any(axis=0) | (placed != old_placed)
+            self._outcome_key = key
+            self._steady[changed] = 0
         self._outcome = (ok, hung, placed)
+        self._set_due()
+
+    def _set_due(self) -> None:
+        self._due = self._outcome[2] & (self._steady < self.probe_needed)
+        self._any_due = bool(self._due.any())
 
     def _probe_round(self, t: float) -> bool:
-        if not self._probing():
+        """Probes every vantage point sends now, to the endpoints whose outcome has not been reported
+        unchanged for `probe_needed` rounds (the others would only repeat what the health controller
+        already concluded from them)."""
+        if not self._any_due:
             return False
-        self._steady_rounds += 1
-        ok, hung, placed = self._outcome
+        due = self._due
+        ok, hung, _ = self._outcome
         latency = self._evaluate(t).p99_ms
-        for obs in sensors.probes(t, self.world, ok, hung, placed,
-                                  self.platform.edge.health_check.timeout_s, latency):
+        for obs in sensors.probes(t, self.world, ok, hung, due, self.platform.edge.health_check.timeout_s, latency):
             self.plane.observe(obs)
             self.events += 1
+        self._steady[due] += 1
+        self._set_due()
         return True
 
     def _sample(self, t: float) -> None:
