@@ -71,7 +71,9 @@ class Engine:
         self.platform, self.scenario, self.seed, self.config = platform, scenario, seed, config
         self.plans = place_services(platform)
         self.services = [p.name for p in self.plans]
+        self._service_at = {name: i for i, name in enumerate(self.services)}  # actions name services: O(1) lookups
         self.clouds = list(platform.clouds)
+        self._known = (set(self.clouds), set(self.services), set(platform.datastores))
         tiers = [p.tier for p in self.plans]
 
         def rng(name: str) -> random.Random:
@@ -372,7 +374,7 @@ class Engine:
 
     # -- actions -------------------------------------------------------------------------------
     def _act(self, emitted: list[Emitted]) -> None:
-        known_c, known_s, known_d = set(self.clouds), set(self.services), set(self.platform.datastores)
+        known_c, known_s, known_d = self._known
         for e in emitted:
             self.events += 1
             a = e.action
@@ -411,13 +413,13 @@ class Engine:
         if isinstance(a, SetWeights):
             self._seq += 1
             at = t + self.platform.edge.propagation_s
-            heapq.heappush(self.pending_weights, (at, self._seq, self.services.index(a.service), dict(a.weights)))
+            heapq.heappush(self.pending_weights, (at, self._seq, self._service_at[a.service], dict(a.weights)))
         elif isinstance(a, ScaleService):
-            self.world.set_pods(self.services.index(a.service), self.clouds.index(a.cloud), a.replicas, t)
+            self.world.set_pods(self._service_at[a.service], self.clouds.index(a.cloud), a.replicas, t)
         elif isinstance(a, (ActivateStandby, Reschedule)):
             # Bring the copy up to the active size; never below what the autoscaler already asked
             # there (both may aim at the same copy in one step).
-            s = self.services.index(a.service)
+            s = self._service_at[a.service]
             j = self.clouds.index(a.cloud if isinstance(a, ActivateStandby) else a.to_cloud)
             self.world.set_pods(s, j, max(a.replicas, int(self.world.pods_desired[s, j])), t)
         elif isinstance(a, ScaleNodePool):
