@@ -262,8 +262,13 @@ def render_bench(cases: list[BenchCase], console: Console) -> None:
         factor = b.services / a.services
         per_10x = ratio ** (1 / math.log10(factor)) if factor > 1 else ratio
         verdict = "linear or better" if per_10x <= 10 * 1.15 else "worse than linear"
+        # The plane steps whenever a delivered sample moved; a larger platform has a moving sample in
+        # more of the 15 s deliveries (at most every one), so the cost per step shows the code's own growth.
+        step_ratio = (b.wall_s / max(b.steps, 1)) / (a.wall_s / max(a.steps, 1))
+        per_step_10x = step_ratio ** (1 / math.log10(factor)) if factor > 1 else step_ratio
         console.print(f"{a.services} -> {b.services} services: wall x{ratio:.2f} for x{factor:.1f} services, "
-                      f"x{per_10x:.1f} per 10x services ({verdict})")
+                      f"x{per_10x:.1f} per 10x services ({verdict}); per plane step ({a.steps:,} -> {b.steps:,} "
+                      f"steps) x{per_step_10x:.1f} per 10x services")
 
 
 def _render_stages(cases: list[BenchCase], console: Console) -> None:
