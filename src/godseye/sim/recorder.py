@@ -100,7 +100,7 @@ class Recorder:
         self._pods.append(self._world_pods)
         self._nodes.append(self._world_nodes)
         self._offered.append(span_offered / span if span > 0 else 0.0)
-        self._failed.append(float(sums[OFFERED].sum() - sums[SERVED].sum()) / span if span > 0 else 0.0)
+        self._failed.append((span_offered - float(sums[SERVED].sum())) / span if span > 0 else 0.0)
 
     def result(self, scenario: Scenario, platform: str, seed: int, rto: list[float | None], counters: Counters,
                data: DataModel, events: int) -> DrillResult:
