@@ -17,6 +17,8 @@ MAX_PASSES = 8
 
 
 class Outcome:
+    """One cloud's record as one pass decided it, with why it moved: what `settle` folds into the `Trace`."""
+
     __slots__ = ("burst_reason", "key", "prior", "quiet", "record", "scale_reason", "urgent")
 
     def __init__(self, key: Key, prior: PodScale, record: PodScale, scale_reason: str, burst_reason: str, quiet: bool,
