@@ -1,6 +1,6 @@
 """The plane's eye on datastore copies between steps: when the replication watch should run next.
 
-Mirrors the watch's own stall rule (`replication._judge`): a copy that is not the primary and holds
+Mirrors the watch's own stall rule (`replication_judge.judge`): a copy that is not the primary and holds
 less than the primary acknowledged stalls `stall_after_s` after it last received anything. Only for
 scheduling the next step; every decision stays the watch's.
 

@@ -3,7 +3,7 @@
 A twin hands in one `ReplicaPositions` per poll, in time order, every poll with the same columns
 (the same tuples while no primary changes). A copy's reports are then its column, already in time
 order, so folding it copy by copy gives what folding every report in (t, cloud) order gives (the
-general merge in `replication`), without a report per copy and poll or a sort. Anything else
+general merge in `replication_merge`), without a report per copy and poll or a sort. Anything else
 (single reports, polls out of order or of different layouts, two primary-role copies of one
 datastore) takes the general merge.
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from godseye.control.observations import ReplicaPosition, ReplicaPositions
 
 if TYPE_CHECKING:
-    from godseye.control.replication import CopyState
+    from godseye.control.replication_state import CopyState
 
 # Per copy, what a fold keeps of its newest report: (position, last advance s, received).
 Latest = dict[str, tuple[ReplicaPosition, float, int]]

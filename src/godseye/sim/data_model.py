@@ -19,16 +19,20 @@ replication"; Kafka MirrorMaker "RPO < 5 s"; object storage "batch sync, RPO < 1
 Write volume follows the load of the services using the datastore (write_mb_s at baseline).
 A failover (a leader election, or a PromoteReplica from the plane while the old primary is
 unreachable) loses the writes the new primary did not hold: that window, in seconds, is the RPO.
+
+`DataModel._step` is the model as written, store by store. The stores a fault state leaves steady take
+an exact fast path instead, which also keeps the integer position columns the replication polls read
+(`steady_stores`).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from godseye.sim.faults import FaultState
+from godseye.sim.steady_stores import CopyLayout, PositionColumns, SteadyStores
 from godseye.spec.models import Platform
 
 Mode = Literal["sync", "async", "batch"]
@@ -40,6 +44,8 @@ LINK_SATURATED = 0.95
 BATCH_WINDOW_S = 300.0
 # Positions are bytes; 1 MB = 1e6 bytes.
 MB = 1_000_000
+# The name tests/property/test_data_properties.py builds its all-general reference plan with.
+_Steady = SteadyStores
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,37 +116,6 @@ class Store:
         return self._links
 
 
-@dataclass(slots=True)
-class CopyLayout:
-    """What sensors.replication derives from the primaries alone, so that a poll only reads positions:
-    the columns naming every copy (store by store, clouds in order)."""
-
-    promotions: int  # DataModel.promotions it was built at
-    names: tuple[str, ...]
-    clouds: tuple[str, ...]
-    roles: tuple[Literal["primary", "replica"], ...]
-    # Spreads per-store values to every copy of the store (an operator.itemgetter).
-    spread: Callable[[list[int]], Any]
-    # The reachable column for one fault state: (fault state, its version, column).
-    reachable: tuple[FaultState | None, int, tuple[bool, ...]] = (None, -1, ())
-
-
-@dataclass(frozen=True, slots=True)
-class _Steady:
-    """The stores a fault state leaves steady (primary up, no election, writes not held), grouped by
-    mode with the copies their primary ships to; the rest take the general step. Valid for one fault
-    state while no primary, election or hold changes. Slots are indices in the position columns."""
-
-    faults: FaultState
-    version: int
-    # (store, its index, writing: a majority is linked, primary slot, linked copies with their slots)
-    sync: list[tuple[Store, int, bool, int, list[tuple[str, int]]]]
-    # (store, its index, primary slot, linked copies with their slots, cut-off copies)
-    async_: list[tuple[Store, int, int, list[tuple[str, int]], list[str]]]
-    batch: list[tuple[Store, list[tuple[str, int]]]]  # (store, linked copies with their slots)
-    general: list[Store]
-
-
 class DataModel:
     def __init__(self, platform: Platform, primaries: dict[str, str], tiers: dict[str, int], rng: random.Random) -> None:
         clouds = list(platform.clouds)
@@ -157,17 +132,9 @@ class DataModel:
         self._rated: dict[str, float] | None = None
         self._by_mode: dict[Mode, list[Store]] = {m: [st for st in self.stores if st.mode == m]
                                                   for m in ("sync", "async", "batch")}
-        self._steady: _Steady | None = None
-        # `positions` of every store's acked (store order) and every copy's received (store by store,
-        # clouds in order), as ints: the steady step keeps them current, converting only what moved;
-        # anything else marks them stale and the next read redoes them all.
-        self._first_slot = [0] * len(self.stores)
-        for i in range(1, len(self.stores)):
-            self._first_slot[i] = self._first_slot[i - 1] + len(self.stores[i - 1].clouds)
-        self._acked_pos = [0] * len(self.stores)
-        self._held_pos = [0] * sum(len(st.clouds) for st in self.stores)
-        self._stale = True
-        self._batch_slots: list[tuple[int, int]] = []  # (store index, primary slot): positions in ms of now
+        self._steady: SteadyStores | None = None
+        # The steady stores' step and the position columns it keeps current (`steady_stores`).
+        self._columns = PositionColumns(self.stores, BATCH_WINDOW_S, MB)
 
     def advance(self, t0: float, t1: float, load: dict[str, float], faults: FaultState) -> list[tuple[float, str]]:
         """Integrate writes and replication over [t0, t1); returns timeline notes (elections)."""
@@ -181,88 +148,16 @@ class DataModel:
         for st in plan.general:
             before = (st.primary, st.election_until_s)
             self._step(st, t0, t1, dt, faults, notes)
-            self._stale = True
+            self._columns.stale = True
             if (st.primary, st.election_until_s) != before:
                 self._steady = None
-        # The steady stores: Store.writable and the general step with every test already answered, and
-        # `positions` of what moved (received bytes are max(0.0, v) as a comparison, NaN included).
-        acked_pos, held_pos = self._acked_pos, self._held_pos
-        for st, i, writing, slot, linked_at in plan.sync:
-            if writing:
-                st.acked_mb += st.rate_mb_s * dt
-            acked, sync_received = st.acked_mb, st.sync_received_mb
-            acked_pos[i] = held_pos[slot] = a = int(acked * MB)
-            r = a if acked > 0.0 else 0
-            for c, k in linked_at:
-                sync_received[c] = acked
-                held_pos[k] = r
-        for st, i, slot, linked_at, cut in plan.async_:
-            inflow = st.rate_mb_s * dt
-            st.acked_mb += inflow
-            acked = st.acked_mb
-            acked_pos[i] = held_pos[slot] = int(acked * MB)
-            cap = st.in_flight_cap_mb
-            in_flight = cap if cap < acked else acked  # min(acked, cap)
-            full_drain = st.replication_mb_s * dt
-            backlog, received = st.backlog_mb, st.received_mb
-            # The usual case: the link keeps up and has no backlog, which then stays 0.0, and every
-            # such copy is offered the same position (acked - 0.0 is acked).
-            keeps_up = inflow <= full_drain
-            level = acked - in_flight
-            level_pos = int(level * MB) if level > 0.0 else 0
-            for c, k in linked_at:
-                if keeps_up and backlog[c] == 0.0:
-                    if level > received[c]:
-                        received[c] = level
-                        held_pos[k] = level_pos
-                    continue
-                b = backlog[c] + inflow - full_drain
-                b = b if b > 0.0 else 0.0  # max(0.0, b), NaN included
-                backlog[c] = b
-                held = acked - b - in_flight
-                if held > received[c]:
-                    received[c] = held
-                    held_pos[k] = int(held * MB) if held > 0.0 else 0
-            for c in cut:
-                b = backlog[c] + inflow
-                backlog[c] = b if b > 0.0 else 0.0
-        for st, synced_at in plan.batch:
-            st.acked_mb += st.rate_mb_s * dt
-            # _last_window, inlined.
-            phase = st.batch_phase_s
-            boundary = phase + (t1 - phase) // BATCH_WINDOW_S * BATCH_WINDOW_S
-            window = boundary - BATCH_WINDOW_S if t1 < boundary + st.transfer_s else boundary
-            synced = st.synced_at_s
-            for c, k in synced_at:
-                if window > synced[c]:  # max(synced, window)
-                    synced[c] = window
-                    held_pos[k] = int(window * 1000)
+        self._columns.advance(plan, dt, t1)
         return notes
 
     def position_columns(self, now: float) -> tuple[list[int], list[int]]:
         """`positions` at `now` of every store's acked (store order) and every copy's received (store
         by store, clouds in order). The lists are the model's own: read them before it advances."""
-        acked_pos, held_pos = self._acked_pos, self._held_pos
-        if self._stale:
-            self._stale = False
-            self._batch_slots = []
-            for i, st in enumerate(self.stores):
-                copies = list(enumerate(st.clouds, self._first_slot[i]))
-                if st.mode == "batch":  # the primary's positions are now's, filled in below
-                    for k, c in copies:
-                        if c == st.primary:
-                            self._batch_slots.append((i, k))
-                        else:
-                            held_pos[k] = int(st.synced_at_s[c] * 1000)
-                    continue
-                acked_pos[i] = a = int(st.acked_mb * MB)
-                received = st.sync_received_mb if st.mode == "sync" else st.received_mb
-                for k, c in copies:
-                    held_pos[k] = a if c == st.primary else int(max(0.0, received[c]) * MB)
-        now_ms = int(now * 1000)
-        for i, k in self._batch_slots:
-            acked_pos[i] = held_pos[k] = now_ms
-        return acked_pos, held_pos
+        return self._columns.read(self.stores, now)
 
     def _rate(self, load: dict[str, float]) -> None:
         """Write rates from the load, and what follows from them for the whole step."""
@@ -280,25 +175,9 @@ class DataModel:
             st.transfer_s = rate * BATCH_WINDOW_S / st.replication_mb_s
         self._rated = dict(load)
 
-    def _group(self, faults: FaultState) -> _Steady:
-        plan = _Steady(faults, faults.version, [], [], [], [])
-        for i, st in enumerate(self.stores):
-            if st.held or st.election_until_s is not None or not faults.cloud_up(st.primary):
-                plan.general.append(st)
-                continue
-            st.frozen_lag_s = {}  # what the general step does first for a store whose primary is up
-            links = st.links(faults)
-            slot = {c: k for k, c in enumerate(st.clouds, self._first_slot[i])}
-            linked = [c for c in st.clouds if c != st.primary and links[c]]
-            if st.mode == "sync":
-                majority = sum(links.values()) * 2 > len(st.clouds)
-                plan.sync.append((st, i, majority, slot[st.primary], [(c, slot[c]) for c in linked]))
-            elif st.mode == "async":
-                cut = [c for c in st.clouds if c != st.primary and not links[c]]
-                plan.async_.append((st, i, slot[st.primary], [(c, slot[c]) for c in linked], cut))
-            else:
-                plan.batch.append((st, [(c, slot[c]) for c in linked]))
-        return plan
+    def _group(self, faults: FaultState) -> SteadyStores:
+        """The stores `faults` leaves steady; a subclass may put every store in the general step."""
+        return self._columns.group(self.stores, faults)
 
     def _step(self, st: Store, t0: float, t1: float, dt: float, faults: FaultState,
               notes: list[tuple[float, str]]) -> None:
@@ -385,7 +264,7 @@ class DataModel:
         st.primary = cloud
         self.promotions += 1
         self._steady = None
-        self._stale = True
+        self._columns.stale = True
         st.frozen_lag_s = {}
         for c in st.clouds:
             st.backlog_mb[c] = 0.0 if c == cloud else st.backlog_mb[c]

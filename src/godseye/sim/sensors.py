@@ -29,7 +29,7 @@ from godseye.control.observations import (
     ServedSplit,
     ServiceSample,
 )
-from godseye.sim.data_model import CopyLayout, DataModel
+from godseye.sim.data_model import DataModel
 from godseye.sim.faults import FaultState
 from godseye.sim.service_model import (
     CLIENT_TIMEOUT_MS,
@@ -41,6 +41,7 @@ from godseye.sim.service_model import (
     SERVED,
     SUMMED,
 )
+from godseye.sim.steady_stores import CopyLayout
 from godseye.sim.world import World
 
 BoolArray = npt.NDArray[np.bool_]

@@ -1,0 +1,242 @@
+"""One reconcile's inputs to the autoscaler's rules, indexed once (docs/autoscaling.md).
+
+`Frame` holds the view's fresh samples and each service's total load; `Cell` is one (cloud, service)
+as the rules see it; `ServiceLoad` is one service's load against its rolling average. `survey` works
+out what the view alone says of a service, or, with the memory, what a service at rest is decided on.
+Scratch of one reconcile only: nothing here outlives the call.
+"""
+
+from __future__ import annotations
+
+import math
+
+from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, PlatformFacts, PodScale
+from godseye.control.cloud_capacity import CloudRoom
+from godseye.control.events_calendar import EventWindow
+from godseye.control.load_window import LoadWindow
+from godseye.control.observations import ServiceSample
+from godseye.plan.model import ServicePlan
+from godseye.policy.sizing import prescale_replicas
+from godseye.spec.models import Service
+
+# Kubernetes HPA skips changes within 10% of the target (ANCHORS.md).
+TOLERANCE = 0.1
+# Rounding slack for ceil/floor of float ratios (4000 / (100 x 0.8) must be 50, not 51).
+EPS = 1e-9
+
+
+# What the view alone says of one (cloud, service): cloud, key, fresh sample, weight, need, whether HPA's
+# ask sets that need, the event's hold, the event held, and whether the cloud is live.
+Figures = tuple[str, Key, ServiceSample | None, int, int, bool, int, EventWindow | None, bool]
+
+
+class Cell:
+    """Everything the rules need about one (cloud, service) at this instant.
+
+    What the view alone says (the fresh sample, weight, need, event hold, floor) is worked out once per
+    reconcile (`survey`); `prior`, `current`, `known` and `fit` follow the scratch records and are set
+    before each decision (`Frame.ready`). Scratch of one reconcile only.
+    """
+
+    __slots__ = (
+        "by_hpa", "cloud", "current", "event", "fit", "floor", "hold", "key", "known", "need", "prior", "sample",
+        "weight",
+    )
+
+    def __init__(self, figures: Figures, facts: PlatformFacts) -> None:
+        self.cloud, self.key, self.sample, self.weight, self.need, self.by_hpa, self.hold, self.event, _ = figures
+        self.floor = facts.floors[figures[1]]
+        # Set by `Frame.ready` before every decision: the record, its replicas, whether the memory
+        # already has one for this (cloud, service), and the most replicas the cloud's room holds.
+        self.prior: PodScale
+        self.current: int
+        self.known: bool
+        self.fit: int
+
+
+class ServiceLoad:
+    """One service at this instant: its plan and spec, and its offered load against its rolling average."""
+
+    __slots__ = ("cooling", "name", "per_pod", "plan", "spec", "spike_ratio", "total_rps")
+
+    def __init__(self, plan: ServicePlan, spec: Service, total_rps: float | None, spike_ratio: float | None,
+                 cooling: bool, per_pod: float) -> None:
+        self.plan, self.name, self.spec, self.total_rps = plan, plan.name, spec, total_rps
+        self.spike_ratio = spike_ratio  # total / rolling average when that exceeds spike_factor
+        self.cooling = cooling  # offered load no longer above its rolling average
+        self.per_pod = per_pod  # rps one pod carries at the target utilisation
+
+
+class Frame:
+    """The view indexed once per reconcile: fresh samples, each service's total load, and its cells."""
+
+    __slots__ = ("cells", "events", "facts", "figures", "fresh", "live", "totals", "view")
+
+    def __init__(self, view: AutoscalerView, facts: PlatformFacts, live: list[str],
+                 events: dict[str, EventWindow | None]) -> None:
+        self.view, self.facts, self.live, self.events = view, facts, live, events
+        now, window = view.now_s, view.platform.autoscaling.rolling_window_s
+        # The same test as `AutoscalerView.fresh_sample`, once per sample rather than once per look.
+        self.fresh = {k: s for k, s in view.samples.items() if not now - s.t_s > window}
+        self.totals: dict[str, tuple[float, float] | None] = {}
+        self.figures: dict[str, list[Figures]] = {}
+        self.cells: dict[str, list[Cell]] = {}
+
+    def figures_of(self, plan: ServicePlan) -> list[Figures]:
+        """The service's figures in every cloud, down ones too (worked out on first use)."""
+        figures = self.figures.get(plan.name)
+        if figures is None:
+            survey(self, plan, None)
+            figures = self.figures[plan.name]
+        return figures
+
+    def cells_of(self, plan: ServicePlan) -> list[Cell]:
+        """The service's cells in the live clouds: what it is decided on (made on first use: services at
+        rest never need them)."""
+        cells = self.cells.get(plan.name)
+        if cells is None:
+            cells = self.cells[plan.name] = [Cell(figures, self.facts) for figures in self.figures_of(plan) if figures[8]]
+        return cells
+
+    def total_offered_rps(self, service: str) -> tuple[float, float] | None:
+        """`AutoscalerView.total_offered_rps`, looked up once per service."""
+        if service in self.totals:
+            return self.totals[service]
+        view = self.view
+        total: tuple[float, float] | None
+        if service in view.offered_rps:
+            total = view.offered_rps[service], view.now_s
+        else:
+            fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
+            total = (sum([s.offered_rps for s in fresh]), max([s.t_s for s in fresh])) if fresh else None
+        self.totals[service] = total
+        return total
+
+    def ready(self, cells: list[Cell], pods: dict[Key, PodScale], room: CloudRoom) -> tuple[object, ...]:
+        """Sets each cell's record and room from the scratch `pods`; returns what those were set from."""
+        seen: list[object] = []
+        for cell in cells:
+            record = pods.get(cell.key)
+            cell.fit = room.fit_record(cell.key, record)
+            seen.append(record)
+            seen.append(cell.fit)
+            cell.known = record is not None
+            if record is None:
+                start = cell.sample.ready_replicas if cell.sample is not None else self.facts.baseline[cell.key]
+                record = PodScale(replicas=start, stable_since_s=None)
+            cell.prior, cell.current = record, record.replicas
+        return tuple(seen)
+
+
+def fold_loads(frame: Frame, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
+    window_s = frame.view.platform.autoscaling.rolling_window_s
+    loads = dict(memory.loads)
+    for plan in frame.facts.plans:
+        total = frame.total_offered_rps(plan.name)
+        if total is not None:
+            loads[plan.name] = loads.get(plan.name, LoadWindow()).add(total[1], total[0], window_s)
+    return loads
+
+
+def service_load(frame: Frame, plan: ServicePlan, load: LoadWindow | None) -> ServiceLoad:
+    view = frame.view
+    a = view.platform.autoscaling
+    total = frame.total_offered_rps(plan.name)
+    rps = total[0] if total is not None else None
+    avg = load.average(view.now_s, a.rolling_window_s) if load is not None else None
+    ratio = rps / avg if rps is not None and avg is not None and avg > 0 else None
+    spike = ratio if ratio is not None and ratio > a.spike_factor else None
+    cooling = ratio is None or ratio <= 1 + TOLERANCE
+    spec = view.platform.services[plan.name]
+    return ServiceLoad(plan, spec, rps, spike, cooling, spec.pod_rps * a.target_utilization)
+
+
+def survey(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> tuple[object, ...]:
+    """What the view alone says of the service in each cloud (its fresh sample, weight, need (rule 1),
+    the event held and its hold), kept in `frame.figures`; with `memory`, what it is at rest on instead
+    (most services only ever need that: the figures are worked out again for the few decided).
+
+    At rest, a service is decided on, per cloud: live or not, the weight, the need, the event held, and
+    which side of each stability and latency threshold its fresh sample falls. A sample whose figures
+    move within those thresholds leaves the need and every rule's outcome for a service at rest as
+    they were, so it counts as no change. The spike ratio, the sample times and the timers are left
+    out: at rest no step waits on them (see `autoscaler_decide.Outcome.quiet`).
+    The need is `autoscaler_scale_up._need`'s and `pods_for`'s arithmetic, with the per-service factors out of the loop.
+    """
+    view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
+    a, spec = view.platform.autoscaling, view.platform.services[name]
+    target = a.target_utilization
+    hot_bound = target * (1 + TOLERANCE)
+    per_pod = spec.pod_rps * target
+    p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
+    total = frame.total_offered_rps(name)
+    load = total[0] if total is not None else 0.0
+    weights = view.weights.get(name, plan.weights)
+    down, floors = view.clouds_down, facts.floors
+    pods_of = memory.pods if memory is not None else None
+    figures: list[Figures] = []
+    cells: list[object] = []
+    for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
+        s = fresh.get(key)
+        weight = 0 if cloud in down else weights.get(cloud, 0)
+        rps = load * weight / 100
+        pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
+        by_hpa, hot = False, 0.0
+        if s is not None:
+            hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
+                else s.cpu_utilization
+            if s.ready_replicas > 0:
+                by_use = math.ceil(s.ready_replicas * hot / target - EPS)
+                if hot > hot_bound and by_use > pods:
+                    pods, by_hpa = by_use, True
+        event = events.get(cloud)
+        hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
+        live = cloud in events
+        if pods_of is None:
+            figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, live))
+            continue
+        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
+        record = pods_of.get(key)
+        quality: tuple[bool, ...] | None = None
+        if s is not None:
+            drain = s.served_rps * p99_sla / 1000
+            covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
+            quality = (
+                s.p99_ms <= p99_sla, s.error_rate <= error_sla, hot <= hot_bound, s.queue_depth <= drain,
+                covers and s.p99_ms > p99_sla and s.queue_depth > drain,
+            )
+        need: object = pods
+        if record is not None:
+            # At rest (replicas within the room) the need only counts through where it stands against
+            # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
+            # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
+            replicas = record.replicas
+            need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
+        cells.append((live, weight, need, quality, event, record))
+    if pods_of is None:
+        frame.figures[name] = figures
+    return tuple(cells)
+
+
+def inputs_at_rest(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
+    """What a service at rest is decided on (see `survey`)."""
+    return survey(frame, plan, memory)
+
+
+def hottest(s: ServiceSample) -> tuple[str, float]:
+    """The busier of cpu and memory: HPA with both metrics scales to the larger of the two asks."""
+    if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization:
+        return "memory", s.memory_utilization
+    return "cpu", s.cpu_utilization
+
+
+def latency_overload(svc: ServiceLoad, cell: Cell) -> bool:
+    """p99 over SLA with a queue that would not drain within the SLA, on every pod asked for."""
+    s = cell.sample
+    if s is None or s.ready_replicas < cell.current or s.ready_replicas == 0:
+        return False
+    return s.p99_ms > svc.spec.p99_sla_ms and s.queue_depth > drain_bound(svc.spec, s)
+
+
+def drain_bound(spec: Service, s: ServiceSample) -> float:
+    return s.served_rps * spec.p99_sla_ms / 1000
