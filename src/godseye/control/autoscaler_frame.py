@@ -161,7 +161,8 @@ def survey(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> 
     move within those thresholds leaves the need and every rule's outcome for a service at rest as
     they were, so it counts as no change. The spike ratio, the sample times and the timers are left
     out: at rest no step waits on them (see `autoscaler_decide.Outcome.quiet`).
-    The need is `autoscaler_scale_up._need`'s and `pods_for`'s arithmetic, with the per-service factors out of the loop.
+    The need is the load's share over `pods_for`'s per-pod rate, raised to HPA's ask by cpu or memory
+    beyond its tolerance, with the per-service factors out of the loop.
     """
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
     a, spec = view.platform.autoscaling, view.platform.services[name]

@@ -11,30 +11,9 @@ import math
 from godseye.control.autoscaler_frame import EPS, TOLERANCE, Cell, ServiceLoad, hottest, latency_overload
 from godseye.control.autoscaler_model import AutoscalerView
 from godseye.control.events_calendar import describe_start
-from godseye.control.observations import ServiceSample
-from godseye.policy.sizing import pods_for
-from godseye.spec.models import Service
 
 # Which rule asks for a scale-up (see `want_up`); its reason is only worded when the scale-up happens.
 FLOOR, HOLD, NEED, SPIKE, LATENCY = range(5)
-
-
-def _pods_for(rps: float, svc: Service, utilization: float) -> int:
-    return pods_for(rps, svc.pod_rps, utilization)
-
-
-def _need(
-    view: AutoscalerView, total_rps: float | None, spec: Service, sample: ServiceSample | None, weight: int
-) -> tuple[int, bool]:
-    """Pods the load needs here (rule 1), and whether HPA's cpu/memory ask is what sets it."""
-    a = view.platform.autoscaling
-    need = _pods_for((total_rps or 0.0) * weight / 100, spec, a.target_utilization)
-    if sample is not None and sample.ready_replicas > 0:
-        used = hottest(sample)[1]
-        by_use = math.ceil(sample.ready_replicas * used / a.target_utilization - EPS)
-        if used > a.target_utilization * (1 + TOLERANCE) and by_use > need:
-            return by_use, True
-    return need, False
 
 
 def _step_due(view: AutoscalerView, cell: Cell) -> bool:
