@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from godseye.control.observations import ReplicaPosition, ReplicaPositions
-from godseye.control.slots_builder import slots_builder
 
 if TYPE_CHECKING:
     from godseye.control.replication_state import CopyState
@@ -25,14 +24,27 @@ if TYPE_CHECKING:
 # Per copy, what a fold keeps of its newest report: (position, last advance s, received).
 Latest = dict[str, tuple[ReplicaPosition, float, int]]
 
-_build_position = slots_builder(ReplicaPosition)
+# A frozen dataclass's __init__ sets each field through object.__setattr__; a step builds a position
+# per copy, so they are built by setting the slots directly (the same object, twice as fast).
+_SET_POSITION = tuple(getattr(ReplicaPosition, f.name).__set__ for f in fields(ReplicaPosition))
+assert tuple(f.name for f in fields(ReplicaPosition)) == ReplicaPosition.__slots__
+_new = object.__new__
 
 
 def _position(t_s: float, datastore: str, cloud: str, role: str, acked: int, received: int, replayed: int,
               reachable: bool) -> ReplicaPosition:
     """ReplicaPosition(t_s, datastore, ...), for a poll's values (already of the field types)."""
-    position: ReplicaPosition = _build_position(t_s, datastore, cloud, role, acked, received, replayed, reachable)
-    return position
+    p: ReplicaPosition = _new(ReplicaPosition)
+    st, sd, sc, sr, sa, sre, srp, sreach = _SET_POSITION
+    st(p, t_s)
+    sd(p, datastore)
+    sc(p, cloud)
+    sr(p, role)
+    sa(p, acked)
+    sre(p, received)
+    srp(p, replayed)
+    sreach(p, reachable)
+    return p
 
 
 @dataclass(frozen=True, slots=True)
