@@ -52,7 +52,7 @@ class CopyWatch:
         self._stalled: list[bool] = []
         # The level the watch judged each copy at (received >= newest acked, reachable, role): a report
         # at another level can change its decisions, so it runs at once.
-        self._level_ge: tuple[bool, ...] = ()
+        self._level_ge: list[bool] = []  # a list: a poll's levels compare quicker built as one
         self._level_reachable: tuple[bool, ...] = ()
         self._level_role: tuple[str, ...] = ()
         self._level_trailing: tuple[bool, ...] = ()  # trailing, for a report at the judged level
@@ -72,6 +72,7 @@ class CopyWatch:
         # only these (no other copy's advance can matter before the watch runs again: any other copy
         # that starts to trail is at another level, which wakes the plane at once).
         self._watched_advanced: list[float] = []
+        self._watched_received: tuple[int, ...] = ()  # likewise their received (the running most)
         self._compact = False
         # The last column layout (datastores, clouds, slot count) whose columns were every slot in slot order.
         self._aligned: tuple[tuple[str, ...], tuple[str, ...], int] | None = None
@@ -135,7 +136,7 @@ class CopyWatch:
         self._present, self._stalled, self._received, self._advanced, self._seen, self._after = (
             present, stalled, received, advanced, seen, after)
         self._trailing = trailing
-        self._level_ge, self._level_reachable, self._level_role = tuple(level_ge), tuple(level_reachable), tuple(level_role)
+        self._level_ge, self._level_reachable, self._level_role = level_ge, tuple(level_reachable), tuple(level_role)
         self._level_trailing = tuple(level_trailing)
         self._stalled_slots = tuple(stalled_slots)
         self._all_present = all(present)
@@ -182,42 +183,62 @@ class CopyWatch:
         got = batch.received_pos
         if batch.replayed_pos is not got:
             got = tuple(map(max, got, batch.replayed_pos))
+        at_level = list(map(ge, got, batch.acked_pos)) == self._level_ge and batch.roles == self._level_role
+        if at_level and self._urgent is None and not self._stalled_slots and batch.reachable == self._level_reachable:
+            self._steady_poll(t, got)
+            return
         before = self._received
         for s in self._stalled_slots:
             if got[s] > before[s]:
                 self.urge(t)  # a stalled copy receives again
                 break
+        self._sync()
+        before = self._received
         # The newest received only grows: a report of less is no advance, and the next is judged against the most.
         self._received = got if all(map(ge, got, before)) else list(map(max, got, before))
         self._seen = [t] * len(got)
         self._newest_seen = t
-        levels = tuple(map(ge, got, batch.acked_pos))
-        at_level = levels == self._level_ge and batch.roles == self._level_role
         if not at_level or batch.reachable != self._level_reachable:
             self.urge(t)
-        if at_level and self._urgent is None:
-            # The same copies trail as when the watch ran: only theirs advances count, and their
-            # earliest deadline is the answer the driver asks for next.
-            of = self._watched_of
-            was = self._watched_advanced if self._compact else of(self._advanced)
-            advanced = [t if now > last else at for now, last, at in zip(of(got), of(before), was, strict=True)]
-            self._watched_advanced, self._compact = advanced, True
-            self._trailing = self._level_trailing
-            self._deadline = min(map(add, advanced, self._watched_after)) if advanced else None
-            self._dirty = False
-            return
-        self._sync()
         self._advanced = [t if now > was else at for now, was, at in zip(got, before, self._advanced, strict=True)]
         self._trailing = self._level_trailing if at_level else [
             role != "primary" and now < acked for role, now, acked in zip(batch.roles, got, batch.acked_pos, strict=True)]
         self._dirty = True
 
-    def _sync(self) -> None:
-        """Bring `_advanced` up to the watched copies' own list (see `_watched_advanced`)."""
+    def _steady_poll(self, t: float, got: tuple[int, ...]) -> None:
+        """A poll at the judged level, nothing urgent, no copy stalled: only the watched copies count.
+
+        The same copies trail as when the watch ran, so their earliest deadline is the answer the
+        driver asks for next. No other copy's received or advance can matter before the watch runs
+        again: one at its judged level does not trail (else it would be watched or stalled), and one
+        that leaves it wakes the plane at once, after which only earlier reports count. So the poll's
+        column stands for every copy's received, the watched ones' running most kept aside (`_sync`).
+        """
+        of = self._watched_of
+        now_got = of(got)
+        last_got: Sequence[int]
+        was: Sequence[float]
         if self._compact:
-            advanced = self._advanced
-            for s, at in zip(self._watched, self._watched_advanced, strict=True):
-                advanced[s] = at
+            last_got, was = self._watched_received, self._watched_advanced
+        else:
+            last_got, was = of(self._received), of(self._advanced)
+        advanced = [t if now > last else at for now, last, at in zip(now_got, last_got, was, strict=True)]
+        self._watched_received = now_got if all(map(ge, now_got, last_got)) else tuple(map(max, now_got, last_got))
+        self._watched_advanced, self._compact = advanced, True
+        self._received = got
+        self._seen = [t] * len(got)
+        self._newest_seen = t
+        self._trailing = self._level_trailing
+        self._deadline = min(map(add, advanced, self._watched_after)) if advanced else None
+        self._dirty = False
+
+    def _sync(self) -> None:
+        """Bring `_received` and `_advanced` up to the watched copies' own (see `_steady_poll`)."""
+        if self._compact:
+            received, advanced = list(self._received), self._advanced
+            for s, got, at in zip(self._watched, self._watched_received, self._watched_advanced, strict=True):
+                received[s], advanced[s] = got, at
+            self._received = received
             self._compact = False
 
     def _copy(self, t_s: float, datastore: str, cloud: str, role: str, acked: int, received: int, reachable: bool) -> None:

@@ -153,6 +153,8 @@ def fold(cols: StoreColumns, c: Columns, copies: Mapping[str, CopyState], primar
                                                         p.replayed_pos, p.reachable)
     latest: Latest = {}
     first_t = times[0]
+    # `_position` inlined, its slot setters read once per datastore rather than once per copy.
+    st, sd, sc, sr, sa, sre, srp, sreach = _SET_POSITION
     for i, cloud in cols.copies:
         old = copies.get(cloud)
         k0 = 0
@@ -178,8 +180,16 @@ def fold(cols: StoreColumns, c: Columns, copies: Mapping[str, CopyState], primar
             advanced = times[k0]
         else:
             advanced = old.last_advance_s
-        latest[cloud] = (_position(t, names[i], cloud, roles[i], acked[i], got[i], replayed[i], reachable[i]),
-                         advanced, held)
+        position: ReplicaPosition = _new(ReplicaPosition)
+        st(position, t)
+        sd(position, names[i])
+        sc(position, cloud)
+        sr(position, roles[i])
+        sa(position, acked[i])
+        sre(position, got[i])
+        srp(position, replayed[i])
+        sreach(position, reachable[i])
+        latest[cloud] = (position, advanced, held)
         if i == cols.primary:
             primary, newest = _primary_reports(cloud, i, k0, c, copies, primary, newest, history)
     return primary, newest, latest

@@ -9,7 +9,16 @@ import math
 from godseye.control.actions import Action, Condition
 from godseye.control.replication_columns import Latest
 from godseye.control.replication_model import DatastoreTarget, ReplicationView
-from godseye.control.replication_state import CopyState, DatastoreState, ReplicationState, copy_state, position_gap_s, spec_order
+from godseye.control.replication_state import (
+    SET_COPY,
+    CopyState,
+    DatastoreState,
+    ReplicationState,
+    position_gap_s,
+    spec_order,
+)
+
+_new_copy = object.__new__  # CopyState built slot by slot, as `copy_state` does
 
 
 def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
@@ -48,6 +57,7 @@ def judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str 
     excluded = primary if primary else None
     survivor: int | None = None
     copies: dict[str, CopyState] = {}
+    set_position, set_advance, set_stalled = SET_COPY
     for cloud in _spec_sorted(view.clouds, keys):
         news = latest.get(cloud)
         before = was.get(cloud)
@@ -70,8 +80,14 @@ def judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str 
             actions.append(Condition(f"{name}/{cloud}", event, why))
         elif lacking and not stalled:
             wakeups.append(last_advance + after - now_s)
-        copies[cloud] = before if news is None and stalled == was_stalled and before is not None else (
-            copy_state(position, last_advance, stalled))
+        if news is None and stalled == was_stalled and before is not None:
+            copies[cloud] = before
+        else:
+            # `copy_state` inlined, its slot setters read once per datastore rather than once per copy.
+            copy = copies[cloud] = _new_copy(CopyState)
+            set_position(copy, position)
+            set_advance(copy, last_advance)
+            set_stalled(copy, stalled)
         # The best survivor holds the most received (`best_survivor`); only that decides the exposure.
         if position.reachable and holder != excluded and (survivor is None or received > survivor):
             survivor = received

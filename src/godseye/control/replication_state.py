@@ -37,13 +37,13 @@ class CopyState:
 
 # CopyState(position, last_advance_s, stalled), a copy per copy and step: built by setting its slots
 # directly, as `replication_columns` builds positions (a frozen dataclass's __init__ costs twice as much).
-_SET_COPY = tuple(getattr(CopyState, f.name).__set__ for f in fields(CopyState))
+SET_COPY = tuple(getattr(CopyState, f.name).__set__ for f in fields(CopyState))
 assert tuple(f.name for f in fields(CopyState)) == CopyState.__slots__ == ("position", "last_advance_s", "stalled")
 
 
 def copy_state(position: ReplicaPosition, last_advance_s: float, stalled: bool) -> CopyState:
     copy: CopyState = object.__new__(CopyState)
-    set_position, set_advance, set_stalled = _SET_COPY
+    set_position, set_advance, set_stalled = SET_COPY
     set_position(copy, position)
     set_advance(copy, last_advance_s)
     set_stalled(copy, stalled)
