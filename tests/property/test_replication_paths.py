@@ -26,6 +26,7 @@ from godseye.control.replication import (
     reconcile,
 )
 from godseye.control.replication_columns import polls_of
+from godseye.control.replication_state import position_gap_s
 
 CLOUDS = ("aws", "gcp", "azure")
 TARGETS = {
@@ -268,3 +269,50 @@ def test_a_steady_twins_polls_wake_the_plane_as_copy_by_copy(steps: list[list[Be
         watch.reset(memory.state, PARAMS)
         reference.reset(memory.state, PARAMS)
         assert watch.deadline_s() == reference.deadline_s()
+
+
+def _time_in(history: tuple[tuple[float, int], ...], target: DatastoreTarget, pos: int) -> float | None:
+    """When the primary acknowledged `pos`, sample by sample (the watch's definition, as first written)."""
+    if not history:
+        return None
+    for i, (t, acked) in enumerate(history):
+        if acked >= pos:
+            if i == 0:
+                break
+            t0, a0 = history[i - 1]
+            return t0 + (pos - a0) / (acked - a0) * (t - t0)
+        if i == len(history) - 1:
+            return t
+    t_first, a_first = history[0]
+    t_last, a_last = history[-1]
+    rate = (a_last - a_first) / (t_last - t_first) if t_last > t_first and a_last > a_first else target.write_pos_per_s
+    if rate <= 0:
+        return t_first
+    return t_first - (a_first - pos) / rate
+
+
+def _gap_by_definition(target: DatastoreTarget, newest: int, history: tuple[tuple[float, int], ...], pos: int) -> float:
+    """`position_gap_s` as defined: each position's time by its own scan of the history."""
+    if pos >= newest:
+        return 0.0
+    if target.kind == "object":
+        return (newest - pos) / 1000.0
+    t_newest, t_pos = _time_in(history, target, newest), _time_in(history, target, pos)
+    return 0.0 if t_newest is None or t_pos is None else max(0.0, t_newest - t_pos)
+
+
+# Any history, not only the time-ordered, never-decreasing ones the watch builds: acked positions that go
+# back, repeated and out-of-order times.
+histories = st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0]) | st.floats(-50, 50), st.integers(-3, 12)),
+                     max_size=7).map(tuple)
+
+
+@settings(max_examples=500, deadline=None)
+@given(history=histories, newest=st.integers(-3, 14), pos=st.integers(-5, 14), store=st.sampled_from(sorted(TARGETS)))
+def test_a_gap_takes_both_times_in_one_scan_as_in_two(history: tuple[tuple[float, int], ...], newest: int, pos: int,
+                                                      store: str) -> None:
+    target = TARGETS[store]
+    assert position_gap_s(target, newest, history, pos) == _gap_by_definition(target, newest, history, pos)
+    # The watch's own histories: times increasing, acked never going back.
+    ordered = tuple((float(k), a) for k, a in enumerate(sorted(a for _, a in history)))
+    assert position_gap_s(target, newest, ordered, pos) == _gap_by_definition(target, newest, ordered, pos)

@@ -211,20 +211,11 @@ def _time_at(ds: DatastoreState, pos: int) -> float | None:
 def _time_in(history: tuple[tuple[float, int], ...], target: DatastoreTarget, pos: int) -> float | None:
     if not history:
         return None
-    for i, (t, acked) in enumerate(history):
-        if acked >= pos:
-            if i == 0:
-                break
-            t0, a0 = history[i - 1]
-            return t0 + (pos - a0) / (acked - a0) * (t - t0)
-        if i == len(history) - 1:
-            return t  # beyond what was acknowledged: treat as the newest sample
-    t_first, a_first = history[0]
-    t_last, a_last = history[-1]
-    rate = (a_last - a_first) / (t_last - t_first) if t_last > t_first and a_last > a_first else target.write_pos_per_s
-    if rate <= 0:
-        return t_first
-    return t_first - (a_first - pos) / rate
+    n = len(history)
+    i = 0
+    while i < n and not history[i][1] >= pos:
+        i += 1
+    return _time_at_index(history, target, pos, i)
 
 
 def _gap_s(ds: DatastoreState, pos: int) -> float:
@@ -236,8 +227,31 @@ def position_gap_s(target: DatastoreTarget, newest: int, history: tuple[tuple[fl
         return 0.0
     if target.kind == "object":
         return (newest - pos) / MS_PER_S
-    t_newest = _time_in(history, target, newest)
-    t_pos = _time_in(history, target, pos)
-    if t_newest is None or t_pos is None:
+    if not history:
         return 0.0
-    return max(0.0, t_newest - t_pos)
+    # `_time_in` of both positions in one scan: the first sample at or beyond `pos` comes no later than
+    # the first at or beyond `newest` (pos < newest), so the second search starts where the first ended.
+    n = len(history)
+    i = 0
+    while i < n and not history[i][1] >= pos:
+        i += 1
+    j = i if pos < newest else 0
+    while j < n and not history[j][1] >= newest:
+        j += 1
+    return max(0.0, _time_at_index(history, target, newest, j) - _time_at_index(history, target, pos, i))
+
+
+def _time_at_index(history: tuple[tuple[float, int], ...], target: DatastoreTarget, pos: int, i: int) -> float:
+    """`_time_in` of a non-empty history, given i: its first sample that acknowledged `pos` (len: none did)."""
+    if i == len(history):
+        return history[-1][0]  # beyond what was acknowledged: treat as the newest sample
+    if i:
+        t0, a0 = history[i - 1]
+        t, acked = history[i]
+        return t0 + (pos - a0) / (acked - a0) * (t - t0)
+    t_first, a_first = history[0]
+    t_last, a_last = history[-1]
+    rate = (a_last - a_first) / (t_last - t_first) if t_last > t_first and a_last > a_first else target.write_pos_per_s
+    if rate <= 0:
+        return t_first
+    return t_first - (a_first - pos) / rate
