@@ -60,19 +60,22 @@ def reconcile(view: ReplicationView, memory: ReplicationMemory) -> Decision[Repl
     actions: list[Action] = []
     stores: dict[str, DatastoreState] = {}
     wakeups: list[float] = []
-    for name in sorted(view.targets):
-        target = view.targets[name]
-        old = memory.state.datastores.get(name) or DatastoreState(target, None, 0, (), {})
+    # Read once per step rather than once per datastore.
+    was, targets, now_s = memory.state.datastores, view.targets, view.now_s
+    layout = polls[0].stores if polls is not None else None
+    for name in sorted(targets):
+        target = targets[name]
+        old = was.get(name) or DatastoreState(target, None, 0, (), {})
         history = list(old.acked_history)
-        cols = polls[0].stores.get(name) if polls is not None else None
+        cols = layout.get(name) if layout is not None else None
         if cols is not None and columns is not None:
             primary, newest, latest = fold(cols, columns, old.copies, old.primary, old.newest_acked, history)
         elif polls is not None:
             primary, newest, latest = old.primary, old.newest_acked, {}
         else:
             primary, newest, latest = merge(old, by_store.get(name, []), history)
-        stores[name] = judge(name, target, old, primary, newest, trim(history, view.now_s, params), latest, view,
-                             actions, wakeups)
-    state = ReplicationState(view.now_s, view.clouds, stores)
+        stores[name] = judge(name, target, old, primary, newest, trim(history, now_s, params), latest, view, actions,
+                             wakeups)
+    state = ReplicationState(now_s, view.clouds, stores)
     requeue = max(0.0, min(wakeups)) if wakeups else None
     return Decision(ReplicationMemory(state), tuple(actions), requeue)
