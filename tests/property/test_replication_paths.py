@@ -223,10 +223,17 @@ class Beat:
     stall: int  # a replica (by index) that receives nothing this poll, -1: none
     level: int  # a replica that catches up (reaches the level) this poll, -1: none
     single: bool  # a lone report of one copy follows the poll
+    # Which copy (by column: a watched replica, a level one or a primary) and how far past what its
+    # column held (below it: a copy that went back, which the poll after it must not count as an advance).
+    lone: int = 1
+    lone_delta: int = 1
+    back: int = -1  # a replica whose poll reports 2 less than it holds (the next poll is no advance), -1: none
 
 
 beats = st.builds(Beat, dt_s=st.sampled_from([0.5, 1.0, 2.0, 5.0]), stall=st.integers(-1, 5) | st.integers(-1, 5),
-                  level=st.integers(-1, 5) | st.just(-1) | st.just(-1), single=st.booleans() | st.just(False))
+                  level=st.integers(-1, 5) | st.just(-1) | st.just(-1), single=st.booleans() | st.just(False),
+                  lone=st.just(1) | st.integers(0, 8), lone_delta=st.sampled_from([1, 1, 0, -2, 5]),
+                  back=st.just(-1) | st.integers(0, 5))
 
 
 @settings(max_examples=200, deadline=None)
@@ -251,7 +258,7 @@ def test_a_steady_twins_polls_wake_the_plane_as_copy_by_copy(steps: list[list[Be
                     received[i] = acked[name]
                 elif not (beat.stall >= 0 and i == replicas[beat.stall]):
                     received[i] = max(received[i], acked[name] - 3)
-            col = tuple(received)
+            col = tuple(r - 2 if beat.back >= 0 and i == replicas[beat.back] else r for i, r in enumerate(received))
             poll = ReplicaPositions(t, names, clouds, roles, tuple(acked[n] for n in names), col, col, (True,) * len(names))
             polls.append(poll)
             watch.observe_many(poll)
@@ -260,7 +267,9 @@ def test_a_steady_twins_polls_wake_the_plane_as_copy_by_copy(steps: list[list[Be
             assert watch.deadline_s() == reference.deadline_s()
             if beat.single:
                 t += 0.25
-                lone = ReplicaPosition(t, names[1], clouds[1], "replica", acked[names[1]], received[1] + 1, received[1])
+                j = beat.lone
+                got = max(0, received[j] + beat.lone_delta)
+                lone = ReplicaPosition(t, names[j], clouds[j], roles[j], acked[names[j]], got, min(got, received[j]))
                 watch.observe(lone)
                 reference.observe(lone)
                 assert watch.deadline_s() == reference.deadline_s()
@@ -316,3 +325,38 @@ def test_a_gap_takes_both_times_in_one_scan_as_in_two(history: tuple[tuple[float
     # The watch's own histories: times increasing, acked never going back.
     ordered = tuple((float(k), a) for k, a in enumerate(sorted(a for _, a in history)))
     assert position_gap_s(target, newest, ordered, pos) == _gap_by_definition(target, newest, ordered, pos)
+
+
+def test_a_lone_report_after_steady_polls_is_judged_against_the_most_received() -> None:
+    """Steady polls keep the watched copies' most received aside: a copy that went back in the last poll
+    and then reports less than its most has not advanced (its deadline stays the earliest)."""
+    names, clouds = ("orders",) * 3, CLOUDS
+    roles: tuple[Literal["primary", "replica"], ...] = ("primary", "replica", "replica")
+
+    def poll(t: float, a: int, b: int) -> ReplicaPositions:
+        col = (100 + int(t), a, b)
+        return ReplicaPositions(t, names, clouds, roles, (100 + int(t),) * 3, col, col, (True,) * 3)
+
+    watch, reference = CopyWatch(), ReferenceWatch()
+    first = poll(1.0, 90, 80)
+    memory = reconcile(ReplicationView(1.5, TARGETS, (first,), CLOUDS, PARAMS), ReplicationMemory()).memory
+    for w in (watch, reference):
+        w.reset(memory.state, PARAMS)
+    reports: list[ReplicaPosition | ReplicaPositions] = [
+        poll(2.0, 95, 85), poll(3.0, 93, 86),  # gcp went back: no advance
+        ReplicaPosition(3.5, "orders", "gcp", "replica", 103, 94, 94),  # still less than its most: none either
+        poll(4.0, 96, 87),
+    ]
+    deadlines = []
+    for report in reports:
+        if isinstance(report, ReplicaPositions):
+            watch.observe_many(report)
+            for single in report.positions():
+                reference.observe(single)
+        else:
+            watch.observe(report)
+            reference.observe(report)
+        deadlines.append(watch.deadline_s())
+        assert deadlines[-1] == reference.deadline_s()
+    # gcp last advanced at 2 s until the last poll; a stall is declared after 3 s.
+    assert deadlines == [5.0, 5.0, 5.0, 7.0]
