@@ -25,26 +25,10 @@ if TYPE_CHECKING:
 Latest = dict[str, tuple[ReplicaPosition, float, int]]
 
 # A frozen dataclass's __init__ sets each field through object.__setattr__; a step builds a position
-# per copy, so they are built by setting the slots directly (the same object, twice as fast).
+# per copy, so `fold` builds them by setting the slots directly (the same object, twice as fast).
 _SET_POSITION = tuple(getattr(ReplicaPosition, f.name).__set__ for f in fields(ReplicaPosition))
 assert tuple(f.name for f in fields(ReplicaPosition)) == ReplicaPosition.__slots__
 _new = object.__new__
-
-
-def _position(t_s: float, datastore: str, cloud: str, role: str, acked: int, received: int, replayed: int,
-              reachable: bool) -> ReplicaPosition:
-    """ReplicaPosition(t_s, datastore, ...), for a poll's values (already of the field types)."""
-    p: ReplicaPosition = _new(ReplicaPosition)
-    st, sd, sc, sr, sa, sre, srp, sreach = _SET_POSITION
-    st(p, t_s)
-    sd(p, datastore)
-    sc(p, cloud)
-    sr(p, role)
-    sa(p, acked)
-    sre(p, received)
-    srp(p, replayed)
-    sreach(p, reachable)
-    return p
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +137,7 @@ def fold(cols: StoreColumns, c: Columns, copies: Mapping[str, CopyState], primar
                                                         p.replayed_pos, p.reachable)
     latest: Latest = {}
     first_t = times[0]
-    # `_position` inlined, its slot setters read once per datastore rather than once per copy.
+    # ReplicaPosition(t, ...) slot by slot, the setters read once per datastore rather than per copy.
     st, sd, sc, sr, sa, sre, srp, sreach = _SET_POSITION
     for i, cloud in cols.copies:
         old = copies.get(cloud)

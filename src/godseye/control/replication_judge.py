@@ -18,7 +18,7 @@ from godseye.control.replication_state import (
     spec_order,
 )
 
-_new_copy = object.__new__  # CopyState built slot by slot, as `copy_state` does
+_new_copy = object.__new__  # CopyState built slot by slot (`SET_COPY`)
 
 
 def _breach(target: DatastoreTarget, exposure_s: float) -> bool:
@@ -83,7 +83,7 @@ def judge(name: str, target: DatastoreTarget, old: DatastoreState, primary: str 
         if news is None and stalled == was_stalled and before is not None:
             copies[cloud] = before
         else:
-            # `copy_state` inlined, its slot setters read once per datastore rather than once per copy.
+            # CopyState(position, ...) slot by slot, the setters read once per datastore rather than per copy.
             copy = copies[cloud] = _new_copy(CopyState)
             set_position(copy, position)
             set_advance(copy, last_advance)

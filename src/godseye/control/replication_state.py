@@ -35,19 +35,11 @@ class CopyState:
         return max(self.position.received_pos, self.position.replayed_pos)
 
 
-# CopyState(position, last_advance_s, stalled), a copy per copy and step: built by setting its slots
-# directly, as `replication_columns` builds positions (a frozen dataclass's __init__ costs twice as much).
+# CopyState(position, last_advance_s, stalled), a copy per copy and step: `replication_judge` builds
+# them by setting the slots directly, as `replication_columns` builds positions (a frozen dataclass's
+# __init__ costs twice as much).
 SET_COPY = tuple(getattr(CopyState, f.name).__set__ for f in fields(CopyState))
 assert tuple(f.name for f in fields(CopyState)) == CopyState.__slots__ == ("position", "last_advance_s", "stalled")
-
-
-def copy_state(position: ReplicaPosition, last_advance_s: float, stalled: bool) -> CopyState:
-    copy: CopyState = object.__new__(CopyState)
-    set_position, set_advance, set_stalled = SET_COPY
-    set_position(copy, position)
-    set_advance(copy, last_advance_s)
-    set_stalled(copy, stalled)
-    return copy
 
 
 @dataclass(frozen=True, slots=True)
