@@ -101,6 +101,7 @@ class Engine:
         self.uses_base = np.maximum(self.uses @ self.traffic.baseline, 1e-12)
         sync = [st.name for st in self.data.stores if st.mode == "sync"]
         self.sync_users = {st: [i for i, s in enumerate(svc) if st in s.data] for st in sync}
+        self._sync_stores = [self.data.by_name[name] for name in self.sync_users]
         anchors = [f.at_s for f in scenario.faults if is_disruptive(f)]
         anchors += [f.until_s for f in scenario.faults if isinstance(f, CloudOutage) and f.until_s is not None]
         self.rto = RtoTracker(len(self.services), anchors)
@@ -133,7 +134,7 @@ class Engine:
         self._out_mask = np.zeros_like(self.placed)
         # Offered, served, p99 and CPU (the first rows of `Served.grid`) integrated since the last sample.
         self._sums = np.zeros((SUMMED, *self.placed.shape))
-        self._ep_key: tuple[int, int, bytes] | None = None
+        self._ep_key: tuple[int, int, object] | None = None
         self._ep: Endpoints | None = None
         self._sum_from = 0.0
         self._repl_next = 0.0
@@ -237,12 +238,18 @@ class Engine:
     def _endpoints(self, t: float) -> Endpoints:
         """Ready pods and what is alive, prepared for evaluation; rebuilt only when they change."""
         out = self._endpoints_out()
-        store_ok = np.ones(len(self.services), dtype=np.bool_)
-        for name, users in self.sync_users.items():
-            if not self.data.by_name[name].writable(self.faults, t):
-                store_ok[users] = False
-        key = (self.world.version, self.faults.version, store_ok.tobytes())
+        sync = self._sync_stores
+        # Whether a synchronous store takes writes follows the faults and its primary, and the clock
+        # only while a leader election is pending: without one, the promotions count stands for it.
+        writers: object = self.data.promotions
+        if any(st.election_until_s is not None for st in sync):
+            writers = tuple(st.writable(self.faults, t) for st in sync)
+        key = (self.world.version, self.faults.version, writers)
         if self._ep is None or key != self._ep_key:
+            store_ok = np.ones(len(self.services), dtype=np.bool_)
+            for st in sync:
+                if not st.writable(self.faults, t):
+                    store_ok[self.sync_users[st.name]] = False
             up = np.array(self.world.up, dtype=np.bool_)
             alive = up[None, :] & ~out & store_ok[:, None]
             self._ep_key, self._ep = key, Endpoints.of(self.params, self.world.pods_ready.astype(np.float64), alive)
