@@ -102,6 +102,8 @@ class Engine:
         sync = [st.name for st in self.data.stores if st.mode == "sync"]
         self.sync_users = {st: [i for i, s in enumerate(svc) if st in s.data] for st in sync}
         self._sync_stores = [self.data.by_name[name] for name in self.sync_users]
+        self._placed_version = -1
+        self._placed = self.placed
         anchors = [f.at_s for f in scenario.faults if is_disruptive(f)]
         anchors += [f.until_s for f in scenario.faults if isinstance(f, CloudOutage) and f.until_s is not None]
         self.rto = RtoTracker(len(self.services), anchors)
@@ -255,6 +257,13 @@ class Engine:
             self._ep_key, self._ep = key, Endpoints.of(self.params, self.world.pods_ready.astype(np.float64), alive)
         return self._ep
 
+    def _placed_now(self) -> npt.NDArray[np.bool_]:
+        """Endpoints placed by the plan or given pods since, kept until the world changes."""
+        if self._placed_version != self.world.version:
+            self._placed_version = self.world.version
+            self._placed = self.placed | (self.world.pods_desired > 0)
+        return self._placed
+
     def _endpoints_out(self) -> npt.NDArray[np.bool_]:
         """(service, cloud) endpoints a service outage took out, kept until the faults change."""
         if self._fault_version != self.faults.version:
@@ -333,7 +342,7 @@ class Engine:
         if version == self._outcome_version:
             return
         self._outcome_version = version
-        placed = self.placed | (self.world.pods_desired > 0)
+        placed = self._placed_now()
         ok, hung = sensors.probe_outcomes(self.world, self.faults, placed, self._endpoints_out())
         key = ok.tobytes() + hung.tobytes() + placed.tobytes()
         if key != self._outcome_key:
@@ -367,7 +376,7 @@ class Engine:
     def _sample(self, t: float) -> None:
         span = t - self._sum_from
         lag = self.platform.autoscaling.metrics_lag_s
-        placed = self.placed | (self.world.pods_desired > 0)
+        placed = self._placed_now()
         if span > 0:
             for obs in sensors.samples(t, self.world, placed, self._sums, span, self._grid,
                                        self._split_grid):
