@@ -9,7 +9,9 @@ Scratch of one reconcile only: nothing here outlives the call.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
+from godseye.control.autoscaler_memo import CellFacts, memo_of
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, PlatformFacts, PodScale
 from godseye.control.cloud_capacity import CloudRoom
 from godseye.control.events_calendar import EventWindow
@@ -70,15 +72,16 @@ class ServiceLoad:
 class Frame:
     """The view indexed once per reconcile: fresh samples, each service's total load, and its cells."""
 
-    __slots__ = ("cells", "events", "facts", "figures", "fresh", "live", "totals", "view")
+    __slots__ = ("cells", "events", "facts", "figures", "fresh", "live", "memo", "pods", "view")
 
     def __init__(self, view: AutoscalerView, facts: PlatformFacts, live: list[str],
                  events: dict[str, EventWindow | None]) -> None:
         self.view, self.facts, self.live, self.events = view, facts, live, events
-        now, window = view.now_s, view.platform.autoscaling.rolling_window_s
+        # Totals and at-rest inputs of services whose inputs are the same objects as on the last call.
+        self.memo = memo_of(facts)
         # The same test as `AutoscalerView.fresh_sample`, once per sample rather than once per look.
-        self.fresh = {k: s for k, s in view.samples.items() if not now - s.t_s > window}
-        self.totals: dict[str, tuple[float, float] | None] = {}
+        self.fresh = self.memo.follow_view(view, events)
+        self.pods: Mapping[Key, PodScale] | None = None  # the records the memo's at-rest entries follow
         self.figures: dict[str, list[Figures]] = {}
         self.cells: dict[str, list[Cell]] = {}
 
@@ -99,17 +102,16 @@ class Frame:
         return cells
 
     def total_offered_rps(self, service: str) -> tuple[float, float] | None:
-        """`AutoscalerView.total_offered_rps`, looked up once per service."""
-        if service in self.totals:
-            return self.totals[service]
+        """`AutoscalerView.total_offered_rps`, worked out again only when the service's fresh samples changed."""
+        totals = self.memo.totals
+        if service in totals:
+            return totals[service]
         view = self.view
-        total: tuple[float, float] | None
         if service in view.offered_rps:
-            total = view.offered_rps[service], view.now_s
-        else:
-            fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
-            total = (sum([s.offered_rps for s in fresh]), max([s.t_s for s in fresh])) if fresh else None
-        self.totals[service] = total
+            return view.offered_rps[service], view.now_s
+        fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
+        total = (sum([s.offered_rps for s in fresh]), max([s.t_s for s in fresh])) if fresh else None
+        totals[service] = total
         return total
 
     def ready(self, cells: list[Cell], pods: dict[Key, PodScale], room: CloudRoom) -> tuple[object, ...]:
@@ -132,9 +134,13 @@ def fold_loads(frame: Frame, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
     window_s = frame.view.platform.autoscaling.rolling_window_s
     loads = dict(memory.loads)
     for plan in frame.facts.plans:
-        total = frame.total_offered_rps(plan.name)
+        name = plan.name
+        total = frame.total_offered_rps(name)
         if total is not None:
-            loads[plan.name] = loads.get(plan.name, LoadWindow()).add(total[1], total[0], window_s)
+            load = loads.get(name)
+            # `LoadWindow.add` keeps a window that already folded a sample this new: most services' is.
+            if load is None or total[1] > load.last_t_s:
+                loads[name] = (load if load is not None else LoadWindow()).add(total[1], total[0], window_s)
     return loads
 
 
@@ -165,47 +171,34 @@ def survey(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> 
     beyond its tolerance, with the per-service factors out of the loop.
     """
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
-    a, spec = view.platform.autoscaling, view.platform.services[name]
-    target = a.target_utilization
-    hot_bound = target * (1 + TOLERANCE)
-    per_pod = spec.pod_rps * target
-    p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
+    spec = view.platform.services[name]
+    per_pod = spec.pod_rps * view.platform.autoscaling.target_utilization
     total = frame.total_offered_rps(name)
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
-    down, floors = view.clouds_down, facts.floors
+    down, floors, known = view.clouds_down, facts.floors, frame.memo.cells
     pods_of = memory.pods if memory is not None else None
     figures: list[Figures] = []
     cells: list[object] = []
     for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
         s = fresh.get(key)
         weight = 0 if cloud in down else weights.get(cloud, 0)
+        record = pods_of.get(key) if pods_of is not None else None
+        # What does not depend on the load (HPA's ask, the hold, the sample's side of each threshold)
+        # stays the same while the sample, the record and the weight are the very same.
+        cell = known.get(key)
+        if cell is None or cell[0] is not s or cell[1] is not record or cell[2] != weight:
+            cell = known[key] = _cell_facts(frame, spec, cloud, s, record, weight)
         rps = load * weight / 100
         pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
-        by_hpa, hot = False, 0.0
-        if s is not None:
-            hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
-                else s.cpu_utilization
-            if s.ready_replicas > 0:
-                by_use = math.ceil(s.ready_replicas * hot / target - EPS)
-                if hot > hot_bound and by_use > pods:
-                    pods, by_hpa = by_use, True
-        event = events.get(cloud)
-        hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-        live = cloud in events
+        hpa, hold, event = cell[3], cell[4], cell[6]
+        by_hpa = hpa > pods
+        if by_hpa:
+            pods = hpa
         if pods_of is None:
-            figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, live))
+            figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, cloud in events))
             continue
         # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
-        record = pods_of.get(key)
-        quality: tuple[bool, ...] | None = None
-        if s is not None:
-            drain = s.served_rps * p99_sla / 1000
-            covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
-            quality = (
-                s.p99_ms <= p99_sla, s.error_rate <= error_sla, hot <= hot_bound, s.queue_depth <= drain,
-                covers and s.p99_ms > p99_sla and s.queue_depth > drain,
-            )
         need: object = pods
         if record is not None:
             # At rest (replicas within the room) the need only counts through where it stands against
@@ -213,15 +206,46 @@ def survey(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> 
             # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
             replicas = record.replicas
             need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
-        cells.append((live, weight, need, quality, event, record))
+        cells.append((cloud in events, weight, need, cell[5], event, record))
     if pods_of is None:
         frame.figures[name] = figures
     return tuple(cells)
 
 
+def _cell_facts(frame: Frame, spec: Service, cloud: str, s: ServiceSample | None, record: PodScale | None,
+                weight: int) -> CellFacts:
+    a = frame.view.platform.autoscaling
+    target = a.target_utilization
+    hot_bound = target * (1 + TOLERANCE)
+    event = frame.events.get(cloud)
+    hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
+    if s is None:
+        return s, record, weight, 0, hold, None, event
+    hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
+        else s.cpu_utilization
+    hpa = 0
+    if s.ready_replicas > 0 and hot > hot_bound:
+        hpa = math.ceil(s.ready_replicas * hot / target - EPS)
+    p99_sla = spec.p99_sla_ms
+    drain = s.served_rps * p99_sla / 1000
+    covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
+    quality = (
+        s.p99_ms <= p99_sla, s.error_rate <= spec.error_rate_sla, hot <= hot_bound, s.queue_depth <= drain,
+        covers and s.p99_ms > p99_sla and s.queue_depth > drain,
+    )
+    return s, record, weight, hpa, hold, quality, event
+
+
 def inputs_at_rest(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
-    """What a service at rest is decided on (see `survey`)."""
-    return survey(frame, plan, memory)
+    """What a service at rest is decided on (see `survey`), from the memo while its inputs are the same."""
+    memo = frame.memo
+    if frame.pods is not memory.pods:
+        memo.follow_pods(memory.pods)
+        frame.pods = memory.pods
+    rest = memo.rest.get(plan.name)
+    if rest is None:
+        rest = memo.rest[plan.name] = survey(frame, plan, memory)
+    return rest
 
 
 def hottest(s: ServiceSample) -> tuple[str, float]:
