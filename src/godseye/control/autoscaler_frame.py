@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from godseye.control.autoscaler_memo import CellFacts, memo_of
+from godseye.control.autoscaler_memo import Cell as MemoCell
+from godseye.control.autoscaler_memo import memo_of
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, PlatformFacts, PodScale
 from godseye.control.cloud_capacity import CloudRoom
 from godseye.control.events_calendar import EventWindow
@@ -19,7 +20,7 @@ from godseye.control.load_window import LoadWindow
 from godseye.control.observations import ServiceSample
 from godseye.plan.model import ServicePlan
 from godseye.policy.sizing import prescale_replicas
-from godseye.spec.models import Service
+from godseye.spec.models import Autoscaling, Service
 
 # Kubernetes HPA skips changes within 10% of the target (ANCHORS.md).
 TOLERANCE = 0.1
@@ -170,81 +171,114 @@ def survey(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> 
     The need is the load's share over `pods_for`'s per-pod rate, raised to HPA's ask by cpu or memory
     beyond its tolerance, with the per-service factors out of the loop.
     """
+    if memory is None:
+        frame.figures[plan.name] = _figures(frame, plan)
+        return ()
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
-    spec = view.platform.services[name]
-    per_pod = spec.pod_rps * view.platform.autoscaling.target_utilization
+    a, spec = view.platform.autoscaling, view.platform.services[name]
+    per_pod = spec.pod_rps * a.target_utilization
     total = frame.total_offered_rps(name)
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
-    down, floors, known = view.clouds_down, facts.floors, frame.memo.cells
-    pods_of = memory.pods if memory is not None else None
-    figures: list[Figures] = []
+    down, floors, known, pods_of = view.clouds_down, facts.floors, frame.memo.cells, memory.pods
     cells: list[object] = []
     for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
         s = fresh.get(key)
         weight = 0 if cloud in down else weights.get(cloud, 0)
-        record = pods_of.get(key) if pods_of is not None else None
-        # What does not depend on the load (HPA's ask, the hold, the sample's side of each threshold)
-        # stays the same while the sample, the record and the weight are the very same.
+        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
+        record = pods_of.get(key)
+        # What does not depend on the load (the hold, HPA's ask, the sample's side of each threshold) is
+        # worked out again only for what changed: the weight, or the sample or record.
         cell = known.get(key)
-        if cell is None or cell[0] is not s or cell[1] is not record or cell[2] != weight:
-            cell = known[key] = _cell_facts(frame, spec, cloud, s, record, weight)
+        if cell is None:
+            cell = known[key] = MemoCell(events.get(cloud), cloud in events)
+            _read(cell, spec, a, s, record)
+        elif cell.sample is not s or cell.record is not record:
+            _read(cell, spec, a, s, record)
+        if cell.weight != weight:
+            event = cell.event
+            cell.weight, cell.pods = weight, -1
+            cell.hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) \
+                if event and weight > 0 else 0
         rps = load * weight / 100
         pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
-        hpa, hold, event = cell[3], cell[4], cell[6]
-        by_hpa = hpa > pods
-        if by_hpa:
-            pods = hpa
-        if pods_of is None:
-            figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, cloud in events))
-            continue
-        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
-        need: object = pods
-        if record is not None:
-            # At rest (replicas within the room) the need only counts through where it stands against
-            # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
-            # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
-            replicas = record.replicas
-            need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
-        cells.append((cloud in events, weight, need, cell[5], event, record))
-    if pods_of is None:
-        frame.figures[name] = figures
+        if cell.hpa > pods:
+            pods = cell.hpa
+        if pods != cell.pods:
+            need: object = pods
+            if record is not None:
+                # At rest (replicas within the room) the need only counts through where it stands against
+                # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
+                # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
+                replicas = record.replicas
+                need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], cell.hold, pods) >= replicas)
+            cell.pods, cell.rest = pods, (cell.live, weight, need, cell.quality, cell.event, record)
+        cells.append(cell.rest)
     return tuple(cells)
 
 
-def _cell_facts(frame: Frame, spec: Service, cloud: str, s: ServiceSample | None, record: PodScale | None,
-                weight: int) -> CellFacts:
-    a = frame.view.platform.autoscaling
+def _read(cell: MemoCell, spec: Service, a: Autoscaling, s: ServiceSample | None, record: PodScale | None) -> None:
+    """Sets the cell's HPA ask and the sample's side of each stability and latency threshold."""
+    cell.sample, cell.record, cell.pods = s, record, -1
+    if s is None:
+        cell.hpa, cell.quality = 0, None
+        return
     target = a.target_utilization
     hot_bound = target * (1 + TOLERANCE)
-    event = frame.events.get(cloud)
-    hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-    if s is None:
-        return s, record, weight, 0, hold, None, event
     hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
         else s.cpu_utilization
-    hpa = 0
-    if s.ready_replicas > 0 and hot > hot_bound:
-        hpa = math.ceil(s.ready_replicas * hot / target - EPS)
+    cell.hpa = _hpa_ask(s, hot, target)
     p99_sla = spec.p99_sla_ms
     drain = s.served_rps * p99_sla / 1000
     covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
-    quality = (
+    cell.quality = (
         s.p99_ms <= p99_sla, s.error_rate <= spec.error_rate_sla, hot <= hot_bound, s.queue_depth <= drain,
         covers and s.p99_ms > p99_sla and s.queue_depth > drain,
     )
-    return s, record, weight, hpa, hold, quality, event
+
+
+def _hpa_ask(s: ServiceSample, hot: float, target: float) -> int:
+    """HPA's ask, ceil(ready x util / target), when cpu or memory (`hot`, the busier) runs over its tolerance; else 0."""
+    if s.ready_replicas > 0 and hot > target * (1 + TOLERANCE):
+        return math.ceil(s.ready_replicas * hot / target - EPS)
+    return 0
+
+
+def _figures(frame: Frame, plan: ServicePlan) -> list[Figures]:
+    """What the view alone says of the service in each cloud (see `survey`)."""
+    view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
+    a, spec = view.platform.autoscaling, view.platform.services[name]
+    per_pod = spec.pod_rps * a.target_utilization
+    total = frame.total_offered_rps(name)
+    load = total[0] if total is not None else 0.0
+    weights = view.weights.get(name, plan.weights)
+    figures: list[Figures] = []
+    for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
+        s = fresh.get(key)
+        weight = 0 if cloud in view.clouds_down else weights.get(cloud, 0)
+        rps = load * weight / 100
+        pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
+        hpa = _hpa_ask(s, hottest(s)[1], a.target_utilization) if s is not None else 0
+        event = events.get(cloud)
+        hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
+        figures.append((cloud, key, s, weight, max(pods, hpa), hpa > pods, hold, event, cloud in events))
+    return figures
 
 
 def inputs_at_rest(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
     """What a service at rest is decided on (see `survey`), from the memo while its inputs are the same."""
-    memo = frame.memo
+    memo, name = frame.memo, plan.name
     if frame.pods is not memory.pods:
         memo.follow_pods(memory.pods)
         frame.pods = memory.pods
-    rest = memo.rest.get(plan.name)
-    if rest is None:
-        rest = memo.rest[plan.name] = survey(frame, plan, memory)
+    rest = memo.rest.get(name)
+    if rest is None or name in memo.stale:
+        fresh = survey(frame, plan, memory)
+        # Inputs that moved without changing what the service is at rest on: the same tuple as before
+        # (then compared by identity against the memory's).
+        if fresh != rest:
+            rest = memo.rest[name] = fresh
+        memo.stale.discard(name)
     return rest
 
 

@@ -21,16 +21,65 @@ from godseye.control.observations import ServiceSample
 
 # Per service: (total offered rps, time of the newest sample behind it), or None without a fresh sample.
 Total = tuple[float, float] | None
-# Per (cloud, service), what `autoscaler_frame.survey` works out from the sample, record and weight alone:
-# (sample, record, weight, HPA's ask (0 unless cpu or memory runs over its tolerance), the event's hold,
-# the sample's side of each stability and latency threshold (None without a sample), the event held).
-CellFacts = tuple[ServiceSample | None, PodScale | None, int, int, int, tuple[bool, ...] | None, EventWindow | None]
+
+
+class Cell:
+    """One (cloud, service)'s share of what a service is at rest on (`autoscaler_frame.survey`): what does
+    not depend on the load, with the sample, record and weight it was read from, and its entry for the
+    last need (`pods`), so a load that moves without changing the need changes nothing here.
+
+    Filled in and kept up to date by `autoscaler_frame.survey` (the rules live there)."""
+
+    __slots__ = ("event", "hold", "hpa", "live", "pods", "quality", "record", "rest", "sample", "weight")
+
+    def __init__(self, event: EventWindow | None, live: bool) -> None:
+        self.event, self.live = event, live  # fixed while the memo's `events` are (else it is dropped)
+        self.weight = -1  # the weight `hold` is for (none yet)
+        self.hold = 0  # the event's hold
+        self.sample: ServiceSample | None = None
+        self.record: PodScale | None = None
+        self.hpa = 0  # HPA's ask by cpu or memory, 0 unless one runs over its tolerance
+        self.quality: tuple[bool, ...] | None = None  # the sample's side of each threshold (None: no sample)
+        self.pods = -1  # the need `rest` is for (none yet)
+        self.rest: tuple[object, ...] = ()
+
+
+class Records:
+    """What the autoscaler reads off a whole set of records (node asks, the ready-node cut, timers), by one
+    pass over them: kept while the records are the same (most calls decide nothing, so they are)."""
+
+    __slots__ = ("keys", "pending", "timed", "values", "vcpu", "waiting")
+
+    def __init__(self, pods: Mapping[Key, PodScale], vcpu_of: Mapping[str, float]) -> None:
+        # The records and their order (the vCPU sums follow it): a snapshot, compared on use.
+        self.keys, self.values = list(pods), list(pods.values())
+        held: dict[str, list[float]] = {}
+        waiting: set[str] = set()
+        pending: set[str] = set()
+        timed: list[PodScale] = []
+        for (cloud, name), record in pods.items():
+            held.setdefault(cloud, []).append(record.replicas * vcpu_of.get(name, 0.0))
+            if record.waiting_pods != 0:
+                pending.add(cloud)
+                if record.waiting_pods > 0:
+                    waiting.add(cloud)
+            if record.phase in ("reactive", "scale_down") or (record.phase == "monitor" and record.stable_since_s is not None):
+                timed.append(record)
+        # Per cloud, its pods' vCPU summed in the records' order (as `node_ask` would sum them).
+        self.vcpu = {cloud: sum(vcpus) for cloud, vcpus in held.items()}
+        self.waiting = waiting  # clouds with pods waiting for nodes
+        self.pending = pending  # clouds with a record whose waiting pods are not 0 (the ready-node cut's test)
+        self.timed = timed  # records in a phase a timer moves (see `autoscaler._requeue_after_s`)
+
+    def same(self, pods: Mapping[Key, PodScale]) -> bool:
+        """Whether `pods` holds these very records (or equal ones), in the same order."""
+        return list(pods.values()) == self.values and list(pods) == self.keys
 
 
 class Memo:
     """One platform's per-service results, and the inputs as of the last call they follow."""
 
-    __slots__ = ("cells", "down", "events", "fresh", "offered", "pods", "rest", "totals", "weights")
+    __slots__ = ("cells", "down", "events", "fresh", "offered", "pods", "records", "rest", "stale", "totals", "weights")
 
     def __init__(self) -> None:
         # The inputs every entry below was worked out from (snapshots: later changes to a caller's
@@ -43,11 +92,20 @@ class Memo:
         self.offered: dict[str, float] = {}
         # Per service: its total from the fresh samples (kept only while `offered` does not give it).
         self.totals: dict[str, Total] = {}
-        # Per service: what it is at rest on (`autoscaler_frame.survey` with the memory's records).
+        # Per service: what it is at rest on (`autoscaler_frame.survey` with the memory's records), to be
+        # worked out again when in `stale` (kept meanwhile: unchanged, the same tuple is handed out again).
         self.rest: dict[str, tuple[object, ...]] = {}
-        # Per (cloud, service): what `survey` works out without the load, with the sample, record and
-        # weight it was worked out from (checked on use: those change often, and independently).
-        self.cells: dict[Key, CellFacts] = {}
+        self.stale: set[str] = set()
+        # Per (cloud, service): checked on use (samples, records and weights change often, and independently).
+        self.cells: dict[Key, Cell] = {}
+        self.records: Records | None = None
+
+    def records_of(self, pods: Mapping[Key, PodScale], vcpu_of: Mapping[str, float]) -> Records:
+        """The `Records` of `pods` (`vcpu_of`: the facts' pod vCPU per service, fixed for this memo)."""
+        records = self.records
+        if records is None or not records.same(pods):
+            records = self.records = Records(pods, vcpu_of)
+        return records
 
     def follow_view(self, view: AutoscalerView, events: dict[str, EventWindow | None]) -> dict[Key, ServiceSample]:
         """The view's fresh samples (as `AutoscalerView.fresh_sample` tells them); drops what the view's
@@ -56,10 +114,11 @@ class Memo:
             # Rare (a failover, an event's window opening or closing): everything is worked out again.
             self.totals.clear()
             self.rest.clear()
+            self.stale.clear()
             self.cells.clear()
             self.down, self.events, self.offered = view.clouds_down, dict(events), dict(view.offered_rps)
         now, window = view.now_s, view.platform.autoscaling.rolling_window_s
-        prev, totals, rest = self.fresh, self.totals, self.rest
+        prev, totals, stale = self.fresh, self.totals, self.stale
         fresh: dict[Key, ServiceSample] = {}
         kept = 0  # samples of the last call still in: the same or replaced by a newer one
         for key, s in view.samples.items():
@@ -72,25 +131,25 @@ class Memo:
                 if was is s:
                     continue
             totals.pop(key[1], None)
-            rest.pop(key[1], None)
+            stale.add(key[1])
         if kept != len(prev):
             # Some sample aged out: its service's entries go too.
             for key in prev:
                 if key not in fresh:
                     totals.pop(key[1], None)
-                    rest.pop(key[1], None)
+                    stale.add(key[1])
         self.fresh = fresh
         weights = view.weights
         if weights != self.weights:
             for name in set(weights) | set(self.weights):
                 if weights.get(name) != self.weights.get(name):
-                    rest.pop(name, None)
+                    stale.add(name)
             self.weights = {name: dict(w) for name, w in weights.items()}
         return fresh
 
     def follow_pods(self, pods: Mapping[Key, PodScale]) -> None:
         """Drops the at-rest entries of services whose records differ from those they were worked out with."""
-        prev, rest = self.pods, self.rest
+        prev, stale = self.pods, self.stale
         kept = 0
         for key, record in pods.items():
             was = prev.get(key)
@@ -98,11 +157,11 @@ class Memo:
                 kept += 1
                 if was is record:
                     continue
-            rest.pop(key[1], None)
+            stale.add(key[1])
         if kept != len(prev):
             for key in prev:
                 if key not in pods:
-                    rest.pop(key[1], None)
+                    stale.add(key[1])
         self.pods = dict(pods)
 
 
