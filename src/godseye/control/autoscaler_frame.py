@@ -110,8 +110,17 @@ class Frame:
         view = self.view
         if service in view.offered_rps:
             return view.offered_rps[service], view.now_s
-        fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
-        total = (sum([s.offered_rps for s in fresh]), max([s.t_s for s in fresh])) if fresh else None
+        # Summed in the platform's cloud order from 0, as `sum` would; the newest time as `max` finds it.
+        rps: float = 0
+        newest, seen = -math.inf, False
+        fresh = self.fresh
+        for k in self.facts.keys[service]:
+            s = fresh.get(k)
+            if s is not None:
+                rps += s.offered_rps
+                if not seen or s.t_s > newest:
+                    newest, seen = s.t_s, True
+        total = (rps, newest) if seen else None
         totals[service] = total
         return total
 
@@ -134,9 +143,10 @@ class Frame:
 def fold_loads(frame: Frame, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
     window_s = frame.view.platform.autoscaling.rolling_window_s
     loads = dict(memory.loads)
+    totals = frame.memo.totals
     for plan in frame.facts.plans:
         name = plan.name
-        total = frame.total_offered_rps(name)
+        total = totals[name] if name in totals else frame.total_offered_rps(name)
         if total is not None:
             load = loads.get(name)
             # `LoadWindow.add` keeps a window that already folded a sample this new: most services' is.
