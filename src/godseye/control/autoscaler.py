@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from godseye.control.actions import Action, ScaleService
 from godseye.control.autoscaler_decide import MAX_PASSES, Trace, settle
-from godseye.control.autoscaler_frame import EPS, TOLERANCE, Frame, fold_loads, inputs_at_rest, service_load
+from godseye.control.autoscaler_frame import EPS, TOLERANCE, Frame, ServiceLoad, fold_loads, inputs_at_rest, service_load
 from godseye.control.autoscaler_memo import Records
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, PlatformFacts, facts_of
 from godseye.control.autoscaler_nodes import cap_to_ready, node_asks
@@ -61,10 +61,17 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     # are decided; the quiet ones' records stay in the scratch memory, where the others see them.
     # (A service without such inputs on record is decided whatever its inputs: they are worked out only
     # if it ends at rest.)
-    inputs = {plan.name: inputs_at_rest(frame, plan, memory) for plan in order if plan.name in memory.quiet}
-    services = [service_load(frame, plan, loads.get(plan.name)) for plan in order
-                if plan.name not in inputs or (memory.quiet[plan.name] is not inputs[plan.name]
-                                               and memory.quiet[plan.name] != inputs[plan.name])]
+    inputs: dict[str, tuple[object, ...]] = {}
+    services: list[ServiceLoad] = []
+    for plan in order:
+        name = plan.name
+        before = memory.quiet.get(name)
+        if before is not None:
+            rest = inputs[name] = inputs_at_rest(frame, plan, memory)
+            # Inputs unchanged are mostly the very tuple on record (see `inputs_at_rest`).
+            if rest is before or rest == before:
+                continue
+        services.append(service_load(frame, plan, loads.get(name)))
     # The room is only looked at while deciding: on most calls no service is, and it is not summed up.
     trace = Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods) if services else None)
     # Every service first grows in its own clouds; only then do bursts take the room that is left.

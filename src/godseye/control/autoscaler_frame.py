@@ -282,7 +282,7 @@ def inputs_at_rest(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory) ->
         memo.follow_pods(memory.pods)
         frame.pods = memory.pods
     rest = memo.rest.get(name)
-    if rest is None or name in memo.stale:
+    if rest is None or name in memo.stale:  # (for most services, most calls, neither)
         fresh = survey(frame, plan, memory)
         # Inputs that moved without changing what the service is at rest on: the same tuple as before
         # (then compared by identity against the memory's).

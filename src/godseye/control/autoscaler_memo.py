@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from godseye.control.autoscaler_model import AutoscalerView, Key, PlatformFacts, PodScale
+from godseye.control.autoscaler_model import AutoscalerView, Key, NodeAsk, PlatformFacts, PodScale
 from godseye.control.events_calendar import EventWindow
-from godseye.control.observations import ServiceSample
+from godseye.control.observations import NodePoolStatus, ServiceSample
 
 # Per service: (total offered rps, time of the newest sample behind it), or None without a fresh sample.
 Total = tuple[float, float] | None
@@ -79,7 +79,9 @@ class Records:
 class Memo:
     """One platform's per-service results, and the inputs as of the last call they follow."""
 
-    __slots__ = ("cells", "down", "events", "fresh", "offered", "pods", "records", "rest", "stale", "totals", "weights")
+    __slots__ = (
+        "cells", "down", "events", "fresh", "idle", "offered", "pods", "records", "rest", "stale", "totals", "weights",
+    )
 
     def __init__(self) -> None:
         # The inputs every entry below was worked out from (snapshots: later changes to a caller's
@@ -99,6 +101,9 @@ class Memo:
         # Per (cloud, service): checked on use (samples, records and weights change often, and independently).
         self.cells: dict[Key, Cell] = {}
         self.records: Records | None = None
+        # Per cloud: (pods' vCPU, pool status, nodes asked, shrink) on which `cloud_capacity.node_ask` last
+        # asked for nothing (by identity for the status and ask; the cloud's spec is fixed with the facts).
+        self.idle: dict[str, tuple[float, NodePoolStatus | None, NodeAsk | None, bool]] = {}
 
     def records_of(self, pods: Mapping[Key, PodScale], vcpu_of: Mapping[str, float]) -> Records:
         """The `Records` of `pods` (`vcpu_of`: the facts' pod vCPU per service, fixed for this memo)."""
@@ -150,6 +155,8 @@ class Memo:
     def follow_pods(self, pods: Mapping[Key, PodScale]) -> None:
         """Drops the at-rest entries of services whose records differ from those they were worked out with."""
         prev, stale = self.pods, self.stale
+        if len(pods) == len(prev) and list(pods.values()) == list(prev.values()) and list(pods) == list(prev):
+            return  # the same records (or equal ones) in the same places: the common case, checked in C
         kept = 0
         for key, record in pods.items():
             was = prev.get(key)

@@ -67,9 +67,17 @@ def node_asks(
     asks: list[ScaleNodePool] = []
     # Each live cloud's pods' vCPU, summed in one pass as `node_ask` would sum them.
     need_vcpu = frame.memo.records_of(pods, facts.vcpu).vcpu
+    # Per cloud, the inputs `node_ask` last asked for nothing on: the same ones ask for nothing again.
+    idle = frame.memo.idle
     for cloud in live:
-        ask = node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down, need_vcpu.get(cloud, 0))
-        if ask is not None:
+        inputs = (need_vcpu.get(cloud, 0), view.pools.get(cloud), nodes.get(cloud), cloud in scaled_down)
+        was = idle.get(cloud)
+        if was is not None and was[0] == inputs[0] and was[1] is inputs[1] and was[2] is inputs[2] and was[3] == inputs[3]:
+            continue
+        ask = node_ask(view, cloud, pods, inputs[2], inputs[3], inputs[0])
+        if ask is None:
+            idle[cloud] = inputs
+        else:
             nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
             asks.append(ask)
     return nodes, asks
