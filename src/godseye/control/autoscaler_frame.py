@@ -262,16 +262,26 @@ def _figures(frame: Frame, plan: ServicePlan) -> list[Figures]:
     total = frame.total_offered_rps(name)
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
+    target, down = a.target_utilization, view.clouds_down
+    hot_bound = target * (1 + TOLERANCE)
     figures: list[Figures] = []
     for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
         s = fresh.get(key)
-        weight = 0 if cloud in view.clouds_down else weights.get(cloud, 0)
+        weight = 0 if cloud in down else weights.get(cloud, 0)
         rps = load * weight / 100
         pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
-        hpa = _hpa_ask(s, hottest(s)[1], a.target_utilization) if s is not None else 0
+        by_hpa = False
+        # `_hpa_ask`, inline: every decided service's every cloud comes here on every call.
+        if s is not None and s.ready_replicas > 0:
+            hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
+                else s.cpu_utilization
+            if hot > hot_bound:
+                by_use = math.ceil(s.ready_replicas * hot / target - EPS)
+                if by_use > pods:
+                    pods, by_hpa = by_use, True
         event = events.get(cloud)
         hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-        figures.append((cloud, key, s, weight, max(pods, hpa), hpa > pods, hold, event, cloud in events))
+        figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, cloud in events))
     return figures
 
 
