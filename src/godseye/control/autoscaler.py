@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from godseye.control.actions import Action, ScaleService
 from godseye.control.autoscaler_decide import MAX_PASSES, Trace, settle
-from godseye.control.autoscaler_frame import EPS, TOLERANCE, Frame, fold_loads, inputs_at_rest, service_load
+from godseye.control.autoscaler_frame import EPS, TOLERANCE, Frame, ServiceLoad, fold_loads, inputs_at_rest, service_load
+from godseye.control.autoscaler_memo import Records
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, PlatformFacts, facts_of
 from godseye.control.autoscaler_nodes import cap_to_ready, node_asks
 from godseye.control.cloud_capacity import CloudRoom, burst_conditions
@@ -60,9 +61,17 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     # are decided; the quiet ones' records stay in the scratch memory, where the others see them.
     # (A service without such inputs on record is decided whatever its inputs: they are worked out only
     # if it ends at rest.)
-    inputs = {plan.name: inputs_at_rest(frame, plan, memory) for plan in order if plan.name in memory.quiet}
-    services = [service_load(frame, plan, loads.get(plan.name)) for plan in order
-                if plan.name not in inputs or memory.quiet[plan.name] != inputs[plan.name]]
+    inputs: dict[str, tuple[object, ...]] = {}
+    services: list[ServiceLoad] = []
+    for plan in order:
+        name = plan.name
+        before = memory.quiet.get(name)
+        if before is not None:
+            rest = inputs[name] = inputs_at_rest(frame, plan, memory)
+            # Inputs unchanged are mostly the very tuple on record (see `inputs_at_rest`).
+            if rest is before or rest == before:
+                continue
+        services.append(service_load(frame, plan, loads.get(name)))
     # The room is only looked at while deciding: on most calls no service is, and it is not summed up.
     trace = Trace(pods=dict(memory.pods), room=CloudRoom(view, memory.pods) if services else None)
     # Every service first grows in its own clouds; only then do bursts take the room that is left.
@@ -86,18 +95,20 @@ def reconcile(view: AutoscalerView, memory: AutoscalerMemory) -> Decision[Autosc
     actions.extend(asks)
     decided = {svc.name for svc in services}
     quiet: dict[str, tuple[object, ...]] = {}
-    for plan in order:
+    for plan in order if services else ():  # with none decided, every service is at rest on `inputs`
         name = plan.name
         if name not in decided:
             quiet[name] = inputs[name]  # at rest on the inputs on record
         elif trace.quiet.get(name, False) and all(pods[(c, name)] is trace.pods[(c, name)] for c in live if (c, name) in pods):
             quiet[name] = inputs[name] if name in inputs else inputs_at_rest(frame, plan, memory)
-    new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes, quiet=quiet)
-    return Decision(new_memory, tuple(actions), _requeue_after_s(view, facts, new_memory, windows))
+    new_memory = AutoscalerMemory(pods=pods, loads=loads, nodes=nodes, quiet=quiet if services else inputs)
+    records = frame.memo.records_of(pods, facts.vcpu)
+    return Decision(new_memory, tuple(actions), _requeue_after_s(view, facts, new_memory, windows, records))
 
 
 def _requeue_after_s(
-    view: AutoscalerView, facts: PlatformFacts, memory: AutoscalerMemory, windows: tuple[EventWindow, ...]
+    view: AutoscalerView, facts: PlatformFacts, memory: AutoscalerMemory, windows: tuple[EventWindow, ...],
+    records: Records,
 ) -> float | None:
     """Seconds until the next timer (a pre-scale start or event end, a step or scale-down tick), if any.
 
@@ -109,13 +120,13 @@ def _requeue_after_s(
         boundary = next_boundary_s(windows, now, facts.lead_s[cloud])
         if boundary is not None:
             times.append(boundary)
-    waiting = {cloud for (cloud, _), record in memory.pods.items() if record.waiting_pods > 0}
-    for cloud in sorted(waiting):
+    # `records` are those of `memory.pods`, read off them in one pass.
+    for cloud in sorted(records.waiting):
         # Pods waiting for nodes are asked for once those nodes are ready (the pool status says so).
         asked = memory.nodes.get(cloud)
         if asked is not None:
             times.append(asked.at_s + view.platform.clouds[cloud].node_boot_s)
-    for record in memory.pods.values():
+    for record in records.timed:
         if record.phase == "reactive":
             # The next step is due one metrics interval after the last, or after the next sample.
             step_s = record.last_up_s + a.metrics_lag_s

@@ -9,7 +9,10 @@ Scratch of one reconcile only: nothing here outlives the call.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
+from godseye.control.autoscaler_memo import Cell as MemoCell
+from godseye.control.autoscaler_memo import memo_of
 from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView, Key, PlatformFacts, PodScale
 from godseye.control.cloud_capacity import CloudRoom
 from godseye.control.events_calendar import EventWindow
@@ -17,7 +20,7 @@ from godseye.control.load_window import LoadWindow
 from godseye.control.observations import ServiceSample
 from godseye.plan.model import ServicePlan
 from godseye.policy.sizing import prescale_replicas
-from godseye.spec.models import Service
+from godseye.spec.models import Autoscaling, Service
 
 # Kubernetes HPA skips changes within 10% of the target (ANCHORS.md).
 TOLERANCE = 0.1
@@ -70,15 +73,16 @@ class ServiceLoad:
 class Frame:
     """The view indexed once per reconcile: fresh samples, each service's total load, and its cells."""
 
-    __slots__ = ("cells", "events", "facts", "figures", "fresh", "live", "totals", "view")
+    __slots__ = ("cells", "events", "facts", "figures", "fresh", "live", "memo", "pods", "view")
 
     def __init__(self, view: AutoscalerView, facts: PlatformFacts, live: list[str],
                  events: dict[str, EventWindow | None]) -> None:
         self.view, self.facts, self.live, self.events = view, facts, live, events
-        now, window = view.now_s, view.platform.autoscaling.rolling_window_s
+        # Totals and at-rest inputs of services whose inputs are the same objects as on the last call.
+        self.memo = memo_of(facts)
         # The same test as `AutoscalerView.fresh_sample`, once per sample rather than once per look.
-        self.fresh = {k: s for k, s in view.samples.items() if not now - s.t_s > window}
-        self.totals: dict[str, tuple[float, float] | None] = {}
+        self.fresh = self.memo.follow_view(view, events)
+        self.pods: Mapping[Key, PodScale] | None = None  # the records the memo's at-rest entries follow
         self.figures: dict[str, list[Figures]] = {}
         self.cells: dict[str, list[Cell]] = {}
 
@@ -99,17 +103,25 @@ class Frame:
         return cells
 
     def total_offered_rps(self, service: str) -> tuple[float, float] | None:
-        """`AutoscalerView.total_offered_rps`, looked up once per service."""
-        if service in self.totals:
-            return self.totals[service]
+        """`AutoscalerView.total_offered_rps`, worked out again only when the service's fresh samples changed."""
+        totals = self.memo.totals
+        if service in totals:
+            return totals[service]
         view = self.view
-        total: tuple[float, float] | None
         if service in view.offered_rps:
-            total = view.offered_rps[service], view.now_s
-        else:
-            fresh = [s for k in self.facts.keys[service] if (s := self.fresh.get(k)) is not None]
-            total = (sum([s.offered_rps for s in fresh]), max([s.t_s for s in fresh])) if fresh else None
-        self.totals[service] = total
+            return view.offered_rps[service], view.now_s
+        # Summed in the platform's cloud order from 0, as `sum` would; the newest time as `max` finds it.
+        rps: float = 0
+        newest, seen = -math.inf, False
+        fresh = self.fresh
+        for k in self.facts.keys[service]:
+            s = fresh.get(k)
+            if s is not None:
+                rps += s.offered_rps
+                if not seen or s.t_s > newest:
+                    newest, seen = s.t_s, True
+        total = (rps, newest) if seen else None
+        totals[service] = total
         return total
 
     def ready(self, cells: list[Cell], pods: dict[Key, PodScale], room: CloudRoom) -> tuple[object, ...]:
@@ -131,10 +143,15 @@ class Frame:
 def fold_loads(frame: Frame, memory: AutoscalerMemory) -> dict[str, LoadWindow]:
     window_s = frame.view.platform.autoscaling.rolling_window_s
     loads = dict(memory.loads)
+    totals = frame.memo.totals
     for plan in frame.facts.plans:
-        total = frame.total_offered_rps(plan.name)
+        name = plan.name
+        total = totals[name] if name in totals else frame.total_offered_rps(name)
         if total is not None:
-            loads[plan.name] = loads.get(plan.name, LoadWindow()).add(total[1], total[0], window_s)
+            load = loads.get(name)
+            # `LoadWindow.add` keeps a window that already folded a sample this new: most services' is.
+            if load is None or total[1] > load.last_t_s:
+                loads[name] = (load if load is not None else LoadWindow()).add(total[1], total[0], window_s)
     return loads
 
 
@@ -164,64 +181,125 @@ def survey(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> 
     The need is the load's share over `pods_for`'s per-pod rate, raised to HPA's ask by cpu or memory
     beyond its tolerance, with the per-service factors out of the loop.
     """
+    if memory is None:
+        frame.figures[plan.name] = _figures(frame, plan)
+        return ()
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
     a, spec = view.platform.autoscaling, view.platform.services[name]
-    target = a.target_utilization
-    hot_bound = target * (1 + TOLERANCE)
-    per_pod = spec.pod_rps * target
-    p99_sla, error_sla = spec.p99_sla_ms, spec.error_rate_sla
+    per_pod = spec.pod_rps * a.target_utilization
     total = frame.total_offered_rps(name)
     load = total[0] if total is not None else 0.0
     weights = view.weights.get(name, plan.weights)
-    down, floors = view.clouds_down, facts.floors
-    pods_of = memory.pods if memory is not None else None
-    figures: list[Figures] = []
+    down, floors, known, pods_of = view.clouds_down, facts.floors, frame.memo.cells, memory.pods
     cells: list[object] = []
+    for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
+        s = fresh.get(key)
+        weight = 0 if cloud in down else weights.get(cloud, 0)
+        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
+        record = pods_of.get(key)
+        # What does not depend on the load (the hold, HPA's ask, the sample's side of each threshold) is
+        # worked out again only for what changed: the weight, or the sample or record.
+        cell = known.get(key)
+        if cell is None:
+            cell = known[key] = MemoCell(events.get(cloud), cloud in events)
+            _read(cell, spec, a, s, record)
+        elif cell.sample is not s or cell.record is not record:
+            _read(cell, spec, a, s, record)
+        if cell.weight != weight:
+            event = cell.event
+            cell.weight, cell.pods = weight, -1
+            cell.hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) \
+                if event and weight > 0 else 0
+        rps = load * weight / 100
+        pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
+        if cell.hpa > pods:
+            pods = cell.hpa
+        if pods != cell.pods:
+            need: object = pods
+            if record is not None:
+                # At rest (replicas within the room) the need only counts through where it stands against
+                # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
+                # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
+                replicas = record.replicas
+                need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], cell.hold, pods) >= replicas)
+            cell.pods, cell.rest = pods, (cell.live, weight, need, cell.quality, cell.event, record)
+        cells.append(cell.rest)
+    return tuple(cells)
+
+
+def _read(cell: MemoCell, spec: Service, a: Autoscaling, s: ServiceSample | None, record: PodScale | None) -> None:
+    """Sets the cell's HPA ask and the sample's side of each stability and latency threshold."""
+    cell.sample, cell.record, cell.pods = s, record, -1
+    if s is None:
+        cell.hpa, cell.quality = 0, None
+        return
+    target = a.target_utilization
+    hot_bound = target * (1 + TOLERANCE)
+    hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
+        else s.cpu_utilization
+    cell.hpa = _hpa_ask(s, hot, target)
+    p99_sla = spec.p99_sla_ms
+    drain = s.served_rps * p99_sla / 1000
+    covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
+    cell.quality = (
+        s.p99_ms <= p99_sla, s.error_rate <= spec.error_rate_sla, hot <= hot_bound, s.queue_depth <= drain,
+        covers and s.p99_ms > p99_sla and s.queue_depth > drain,
+    )
+
+
+def _hpa_ask(s: ServiceSample, hot: float, target: float) -> int:
+    """HPA's ask, ceil(ready x util / target), when cpu or memory (`hot`, the busier) runs over its tolerance; else 0."""
+    if s.ready_replicas > 0 and hot > target * (1 + TOLERANCE):
+        return math.ceil(s.ready_replicas * hot / target - EPS)
+    return 0
+
+
+def _figures(frame: Frame, plan: ServicePlan) -> list[Figures]:
+    """What the view alone says of the service in each cloud (see `survey`)."""
+    view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
+    a, spec = view.platform.autoscaling, view.platform.services[name]
+    per_pod = spec.pod_rps * a.target_utilization
+    total = frame.total_offered_rps(name)
+    load = total[0] if total is not None else 0.0
+    weights = view.weights.get(name, plan.weights)
+    target, down = a.target_utilization, view.clouds_down
+    hot_bound = target * (1 + TOLERANCE)
+    figures: list[Figures] = []
     for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
         s = fresh.get(key)
         weight = 0 if cloud in down else weights.get(cloud, 0)
         rps = load * weight / 100
         pods = math.ceil(rps / per_pod - EPS) if rps > 0 else 0
-        by_hpa, hot = False, 0.0
-        if s is not None:
+        by_hpa = False
+        # `_hpa_ask`, inline: every decided service's every cloud comes here on every call.
+        if s is not None and s.ready_replicas > 0:
             hot = s.memory_utilization if s.memory_utilization is not None and s.memory_utilization > s.cpu_utilization \
                 else s.cpu_utilization
-            if s.ready_replicas > 0:
+            if hot > hot_bound:
                 by_use = math.ceil(s.ready_replicas * hot / target - EPS)
-                if hot > hot_bound and by_use > pods:
+                if by_use > pods:
                     pods, by_hpa = by_use, True
         event = events.get(cloud)
         hold = prescale_replicas(spec.rps, event.peak_multiplier, weight, spec.pod_rps, a) if event and weight > 0 else 0
-        live = cloud in events
-        if pods_of is None:
-            figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, live))
-            continue
-        # The record itself too: a memory changed from outside is decided afresh, not trusted at rest.
-        record = pods_of.get(key)
-        quality: tuple[bool, ...] | None = None
-        if s is not None:
-            drain = s.served_rps * p99_sla / 1000
-            covers = s.ready_replicas > 0 and (record is None or s.ready_replicas >= record.replicas)
-            quality = (
-                s.p99_ms <= p99_sla, s.error_rate <= error_sla, hot <= hot_bound, s.queue_depth <= drain,
-                covers and s.p99_ms > p99_sla and s.queue_depth > drain,
-            )
-        need: object = pods
-        if record is not None:
-            # At rest (replicas within the room) the need only counts through where it stands against
-            # the replicas: over HPA's tolerance (overload), over them (unstable), or at least them
-            # together with the floor and an event's hold (they must all stay; below, a scale-down may start).
-            replicas = record.replicas
-            need = (pods > replicas * (1 + TOLERANCE), pods > replicas, max(floors[key], hold, pods) >= replicas)
-        cells.append((live, weight, need, quality, event, record))
-    if pods_of is None:
-        frame.figures[name] = figures
-    return tuple(cells)
+        figures.append((cloud, key, s, weight, pods, by_hpa, hold, event, cloud in events))
+    return figures
 
 
 def inputs_at_rest(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory) -> tuple[object, ...]:
-    """What a service at rest is decided on (see `survey`)."""
-    return survey(frame, plan, memory)
+    """What a service at rest is decided on (see `survey`), from the memo while its inputs are the same."""
+    memo, name = frame.memo, plan.name
+    if frame.pods is not memory.pods:
+        memo.follow_pods(memory.pods)
+        frame.pods = memory.pods
+    rest = memo.rest.get(name)
+    if rest is None or name in memo.stale:  # (for most services, most calls, neither)
+        fresh = survey(frame, plan, memory)
+        # Inputs that moved without changing what the service is at rest on: the same tuple as before
+        # (then compared by identity against the memory's).
+        if fresh != rest:
+            rest = memo.rest[name] = fresh
+        memo.stale.discard(name)
+    return rest
 
 
 def hottest(s: ServiceSample) -> tuple[str, float]:

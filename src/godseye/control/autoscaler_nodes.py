@@ -27,11 +27,12 @@ def cap_to_ready(frame: Frame, order: list[str], trace: Trace) -> dict[Key, PodS
     view = frame.view
     vcpu, floors = frame.facts.vcpu, frame.facts.floors
     wanted, start = trace.pods, trace.start
-    out = dict(wanted)
     # A cloud whose records all hold no more than they started from, with none waiting, keeps them all:
     # each is granted its replicas whatever the ready nodes hold (and that is most clouds, most calls).
     grown = {k[0] for k, first in start.items() if first.replicas < wanted[k].replicas}
-    grown.update(k[0] for k, record in wanted.items() if record.waiting_pods != 0)
+    grown.update(frame.memo.records_of(wanted, vcpu).pending)
+    # The records as settled, copied only once one is cut (most calls cut none).
+    out: dict[Key, PodScale] | None = None
     for cloud in frame.live:
         status = view.pools.get(cloud)
         if status is None or cloud not in grown:
@@ -49,9 +50,11 @@ def cap_to_ready(frame: Frame, order: list[str], trace: Trace) -> dict[Key, PodS
                 free -= (grant - now[k]) * vcpu[k[1]]
             waiting = record.replicas - grant
             if waiting != record.waiting_pods or grant != record.replicas:
+                if out is None:
+                    out = dict(wanted)
                 out[k] = PodScale(grant, record.phase, record.stable_since_s, record.last_up_s, record.last_down_s,
                                   record.burst_pods, record.capacity_rps, record.burst_rps, waiting)
-    return out
+    return out if out is not None else wanted
 
 
 def node_asks(
@@ -62,15 +65,19 @@ def node_asks(
     view, facts, live = frame.view, frame.facts, frame.live
     nodes = dict(memory.nodes)
     asks: list[ScaleNodePool] = []
-    # Each live cloud's pods' vCPU, gathered in one pass (then summed as `node_ask` would sum them).
-    held: dict[str, list[float]] = {cloud: [] for cloud in live}
-    for (cloud, name), record in pods.items():
-        if cloud in held:
-            held[cloud].append(record.replicas * facts.vcpu.get(name, 0.0))
-    need_vcpu = {cloud: sum(vcpus) for cloud, vcpus in held.items()}
+    # Each live cloud's pods' vCPU, summed in one pass as `node_ask` would sum them.
+    need_vcpu = frame.memo.records_of(pods, facts.vcpu).vcpu
+    # Per cloud, the inputs `node_ask` last asked for nothing on: the same ones ask for nothing again.
+    idle = frame.memo.idle
     for cloud in live:
-        ask = node_ask(view, cloud, pods, nodes.get(cloud), cloud in scaled_down, need_vcpu[cloud])
-        if ask is not None:
+        inputs = (need_vcpu.get(cloud, 0), view.pools.get(cloud), nodes.get(cloud), cloud in scaled_down)
+        was = idle.get(cloud)
+        if was is not None and was[0] == inputs[0] and was[1] is inputs[1] and was[2] is inputs[2] and was[3] == inputs[3]:
+            continue
+        ask = node_ask(view, cloud, pods, inputs[2], inputs[3], inputs[0])
+        if ask is None:
+            idle[cloud] = inputs
+        else:
             nodes[cloud] = NodeAsk(ask.nodes, view.now_s)
             asks.append(ask)
     return nodes, asks

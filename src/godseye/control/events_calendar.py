@@ -114,14 +114,38 @@ def _event_windows(
 
 def holding(windows: tuple[EventWindow, ...], now_s: float, lead_s: float) -> EventWindow | None:
     """The event capacity must be ready for at `now_s` (the biggest, if several overlap)."""
-    live = [w for w in windows if w.holds(now_s, lead_s)]
-    return max(live, key=lambda w: (w.peak_multiplier, -w.start_s, w.name)) if live else None
+    return _span(windows, now_s, lead_s)[4]
 
 
 def next_boundary_s(windows: tuple[EventWindow, ...], now_s: float, lead_s: float) -> float | None:
     """The next instant after `now_s` at which a pre-scale begins or an event ends."""
-    times = [t for w in windows for t in (w.prescale_from_s(lead_s), w.end_s) if t > now_s]
-    return min(times) if times else None
+    after = _span(windows, now_s, lead_s)[3]
+    return after if after != math.inf else None
+
+
+# Which event holds changes only at a boundary (a pre-scale start or an event end): between two
+# consecutive ones every `holds` test gives the same answer. The autoscaler asks per cloud on every
+# reconcile, so each lead's answer is kept with the boundaries around it:
+# (windows, lead, last boundary at or before, next boundary after (inf: none), the event held).
+_Span = tuple[tuple[EventWindow, ...], float, float, float, EventWindow | None]
+_SPANS_CACHED = 8
+_spans: list[_Span] = []
+
+
+def _span(windows: tuple[EventWindow, ...], now_s: float, lead_s: float) -> _Span:
+    for span in _spans:
+        if span[0] is windows and span[1] == lead_s and span[2] <= now_s < span[3]:
+            return span
+    times = [t for w in windows for t in (w.prescale_from_s(lead_s), w.end_s)]
+    live = [w for w in windows if w.holds(now_s, lead_s)]
+    held = max(live, key=lambda w: (w.peak_multiplier, -w.start_s, w.name)) if live else None
+    span = (
+        windows, lead_s, max([t for t in times if t <= now_s], default=-math.inf),
+        min([t for t in times if t > now_s], default=math.inf), held,
+    )
+    # The same calendar and lead at another time replaces its span; other leads' are kept.
+    _spans[:] = [span, *(s for s in _spans if s[0] is not windows or s[1] != lead_s)][:_SPANS_CACHED]
+    return span
 
 
 def describe_start(window: EventWindow, now_s: float) -> str:

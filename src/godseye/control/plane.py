@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from godseye.control import autoscaler, canary, failover, health, incidents, replication, steering
@@ -59,6 +60,8 @@ from godseye.spec.models import Platform
 # Observations buffered between two steps. A driver that stops stepping must not grow the plane
 # without limit: beyond this the oldest are dropped and counted (`dropped_observations`).
 MAX_PENDING_OBSERVATIONS = 200_000
+# A sample's time, read in C when the autoscaler's skip looks for the first sample to age out.
+_sample_time = attrgetter("t_s")
 # Without an epoch the plane's clock has no calendar date, so the autoscaler gets no event calendar;
 # this instant only anchors its (then empty) calendar.
 _NO_CALENDAR_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -335,9 +338,12 @@ class Plane:
             if self._auto_wake is not None:
                 turn.wakes.append(("autoscaler", self._auto_wake))
             return st.autoscaler
-        view = AutoscalerView.build(
-            self._scaling_platform, self._services, self._samples.values(), self._pools.values(), weights, down, now_s,
-            self._epoch,
+        # The plane already keeps the newest sample per (cloud, service) and status per pool, as
+        # `AutoscalerView.build` would pick them one by one: the view takes copies of them as they are
+        # (and the step's weights, which nothing changes once steering has set them).
+        view = AutoscalerView(
+            now_s, self._epoch, self._scaling_platform, self._services, dict(self._samples), dict(self._pools), weights,
+            down,
         )
         auto = autoscaler.reconcile(view, st.autoscaler)
         turn.emit("autoscaler", auto.actions, auto.requeue_after_s)
@@ -350,10 +356,15 @@ class Plane:
         """Until when a rerun on unchanged inputs is known to decide nothing new (see `_autoscale`)."""
         a, now_s = view.platform.autoscaling, view.now_s
         until = self._auto_wake if self._auto_wake is not None else math.inf
-        for s in view.samples.values():
-            expires = s.t_s + a.rolling_window_s
-            if expires >= now_s:
-                until = min(until, expires)
+        # The first sample to age out of the window, found from the oldest (adding the window keeps the order).
+        oldest = min(map(_sample_time, view.samples.values()), default=math.inf)
+        if oldest + a.rolling_window_s >= now_s:
+            until = min(until, oldest + a.rolling_window_s)
+        else:
+            for s in view.samples.values():
+                expires = s.t_s + a.rolling_window_s
+                if expires >= now_s:
+                    until = min(until, expires)
         for record in memory.pods.values():
             if record.phase == "monitor":
                 due = (record.stable_since_s if record.stable_since_s is not None else now_s) + a.stable_s
