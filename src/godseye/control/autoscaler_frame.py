@@ -185,11 +185,7 @@ def survey(frame: Frame, plan: ServicePlan, memory: AutoscalerMemory | None) -> 
         frame.figures[plan.name] = _figures(frame, plan)
         return ()
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
-    a, spec = view.platform.autoscaling, view.platform.services[name]
-    per_pod = spec.pod_rps * a.target_utilization
-    total = frame.total_offered_rps(name)
-    load = total[0] if total is not None else 0.0
-    weights = view.weights.get(name, plan.weights)
+    a, spec, per_pod, load, weights = _service_inputs(frame, plan)
     down, floors, known, pods_of = view.clouds_down, facts.floors, frame.memo.cells, memory.pods
     cells: list[object] = []
     for cloud, key in zip(facts.clouds, facts.keys[name], strict=True):
@@ -247,6 +243,15 @@ def _read(cell: MemoCell, spec: Service, a: Autoscaling, s: ServiceSample | None
     )
 
 
+def _service_inputs(frame: Frame, plan: ServicePlan) -> tuple[Autoscaling, Service, float, float, Mapping[str, int]]:
+    """The scaling settings, the service's spec, rps one pod carries at target, its offered load and weights."""
+    view = frame.view
+    a, spec = view.platform.autoscaling, view.platform.services[plan.name]
+    total = frame.total_offered_rps(plan.name)
+    return (a, spec, spec.pod_rps * a.target_utilization, total[0] if total is not None else 0.0,
+            view.weights.get(plan.name, plan.weights))
+
+
 def _hpa_ask(s: ServiceSample, hot: float, target: float) -> int:
     """HPA's ask, ceil(ready x util / target), when cpu or memory (`hot`, the busier) runs over its tolerance; else 0."""
     if s.ready_replicas > 0 and hot > target * (1 + TOLERANCE):
@@ -257,11 +262,7 @@ def _hpa_ask(s: ServiceSample, hot: float, target: float) -> int:
 def _figures(frame: Frame, plan: ServicePlan) -> list[Figures]:
     """What the view alone says of the service in each cloud (see `survey`)."""
     view, facts, name, fresh, events = frame.view, frame.facts, plan.name, frame.fresh, frame.events
-    a, spec = view.platform.autoscaling, view.platform.services[name]
-    per_pod = spec.pod_rps * a.target_utilization
-    total = frame.total_offered_rps(name)
-    load = total[0] if total is not None else 0.0
-    weights = view.weights.get(name, plan.weights)
+    a, spec, per_pod, load, weights = _service_inputs(frame, plan)
     target, down = a.target_utilization, view.clouds_down
     hot_bound = target * (1 + TOLERANCE)
     figures: list[Figures] = []
