@@ -191,5 +191,5 @@ def test_params_are_bounded() -> None:
 def test_state_is_what_the_failover_orchestrator_reads(targets: dict[str, DatastoreTarget]) -> None:
     m = ReplicationMemory()
     m, _, _ = step(targets, m, 1.0, pos(1, "aws", 100, 100), pos(1, "gcp", 0, 100), pos(1, "azure", 0, 100, 40))
-    facts: ReplicationFacts = m.state  # checked by mypy against failover.py's protocol
+    facts: ReplicationFacts = m.state  # checked by mypy against failover_facts.py's protocol
     assert clouds_caught_up(facts, CLOUDS) == frozenset({"aws", "gcp"})

@@ -1,7 +1,7 @@
 """Applies the failover orchestrator's datastore actions to the real PostgreSQL triplet.
 
 Only three actions concern it, and it decides nothing: the choice of survivor and the moment to
-promote come from `control/failover.py` (gated on `control/replication.py`).
+promote come from `control/failover_gate.py` (gated on `control/replication.py`).
 
 - HoldWrites(hold): the primary pointer says "hold" (writers wait) or names the primary again.
 - PromoteReplica(cloud): `pg_promote()` and wait for it; the fencing epoch is bumped in the new
