@@ -189,27 +189,6 @@ def spec_order(clouds: tuple[str, ...], cloud: str) -> int:
     return clouds.index(cloud) if cloud in clouds else len(clouds)
 
 
-
-def _time_at(ds: DatastoreState, pos: int) -> float | None:
-    """Estimated time at which the primary acknowledged position `pos` (linear between samples).
-
-    Before the kept history, extrapolate with the history's write rate, else the spec's; with
-    neither (an idle stream), the oldest kept sample is the estimate, a lower bound on the gap.
-    None only when the primary never reported.
-    """
-    return _time_in(ds.acked_history, ds.target, pos)
-
-
-def _time_in(history: tuple[tuple[float, int], ...], target: DatastoreTarget, pos: int) -> float | None:
-    if not history:
-        return None
-    n = len(history)
-    i = 0
-    while i < n and not history[i][1] >= pos:
-        i += 1
-    return _time_at_index(history, target, pos, i)
-
-
 def _gap_s(ds: DatastoreState, pos: int) -> float:
     return position_gap_s(ds.target, ds.newest_acked, ds.acked_history, pos)
 
@@ -221,7 +200,7 @@ def position_gap_s(target: DatastoreTarget, newest: int, history: tuple[tuple[fl
         return (newest - pos) / MS_PER_S
     if not history:
         return 0.0
-    # `_time_in` of both positions in one scan: the first sample at or beyond `pos` comes no later than
+    # Both positions' times from one scan: the first sample at or beyond `pos` comes no later than
     # the first at or beyond `newest` (pos < newest), so the second search starts where the first ended.
     n = len(history)
     i = 0
@@ -234,7 +213,12 @@ def position_gap_s(target: DatastoreTarget, newest: int, history: tuple[tuple[fl
 
 
 def _time_at_index(history: tuple[tuple[float, int], ...], target: DatastoreTarget, pos: int, i: int) -> float:
-    """`_time_in` of a non-empty history, given i: its first sample that acknowledged `pos` (len: none did)."""
+    """Estimated time at which the primary acknowledged position `pos` (linear between samples), in a
+    non-empty history whose first sample at or beyond `pos` is i (len(history): none is).
+
+    Before the kept history, extrapolate with the history's write rate, else the spec's; with
+    neither (an idle stream), the oldest kept sample is the estimate, a lower bound on the gap.
+    """
     if i == len(history):
         return history[-1][0]  # beyond what was acknowledged: treat as the newest sample
     if i:

@@ -202,14 +202,6 @@ class RedisTrio:
         finally:
             client.close()
 
-    def unstall(self, cloud: str) -> None:
-        node, primary = self.nodes[cloud], self.nodes[self.primary]
-        client = Resp(node.host, node.port)
-        try:
-            client.call("REPLICAOF", primary.host, str(primary.port))  # partial resync from the backlog
-        finally:
-            client.close()
-
     def positions(self, t_s: float, skip: frozenset[str] = frozenset()) -> list[ReplicaPosition]:
         """One observation per server (none for `skip`); an unreachable one keeps its last known positions."""
         out: list[ReplicaPosition] = []
