@@ -30,6 +30,7 @@ from godseye.live.chaos import ChaosEvent, Planned, plan_faults
 from godseye.live.lab_data import data_platform, wait_until
 from godseye.live.lab_spec import LabSizing, LabSpec, build_lab_spec
 from godseye.live.loadgen import RequestRecord, summarize
+from godseye.live.recovery_episodes import Episode, episodes_from_records, rto_of
 from godseye.live.session import LabSession, PlaneFactory, lab_plane_factory
 from godseye.sim.metrics import RECOVERY_HOLD_S
 from godseye.sim.result import (
@@ -66,6 +67,8 @@ class LabDrill:
     served_splits: tuple[ServedSplit, ...] = ()
     # Per datastore, what the run's real servers lost (lab_data.LabData.report), when it ran them.
     data: dict[str, Any] | None = None
+    # What each service's RTO is made of (recovery_episodes.py).
+    episodes: tuple[Episode, ...] = ()
 
 
 def scale_scenario(scenario: Scenario, time_scale: float) -> Scenario:
@@ -81,43 +84,6 @@ def fault_anchors(scenario: Scenario) -> list[float]:
     out = [f.at_s for f in scenario.faults if isinstance(f, (CloudOutage, ServiceOutage))]
     out += [f.until_s for f in scenario.faults if isinstance(f, CloudOutage) and f.until_s is not None]
     return sorted(out)
-
-
-def rto_from_records(
-    records: Sequence[RequestRecord], service: str, sla_ms: float, good_ratio: float, anchors: Sequence[float],
-    duration_s: float, hold_s: float, bin_s: float = BIN_S,
-) -> float | None:
-    """Worst RTO of a service over the run, in bins of `bin_s`; None if it had not recovered by the end."""
-    n = max(1, math.ceil(duration_s / bin_s))
-    total = [0] * n
-    good = [0] * n
-    for r in records:
-        if r.service != service:
-            continue
-        i = min(n - 1, max(0, int(r.t_s / bin_s)))
-        total[i] += 1
-        good[i] += 1 if r.ok and r.latency_ms <= sla_ms else 0
-    worst = 0.0
-    start: float | None = None
-    good_since: float | None = None
-    last_end = -math.inf
-    for i in range(n):
-        t0 = i * bin_s
-        ok = total[i] == 0 or good[i] >= good_ratio * total[i]
-        if not ok:
-            if start is None:
-                start = max((a for a in anchors if last_end < a <= t0 + bin_s), default=t0)
-            good_since = None
-        elif start is not None:
-            good_since = t0 if good_since is None else good_since
-            if t0 + bin_s - good_since >= hold_s:
-                worst = max(worst, good_since - start)
-                last_end, start, good_since = good_since, None, None
-    if start is not None:
-        if good_since is None or duration_s - good_since < hold_s:
-            return None
-        worst = max(worst, good_since - start)
-    return worst
 
 
 def _shares_by_bin(records: Sequence[RequestRecord], clouds: Sequence[str], n: int) -> list[tuple[float, ...]]:
@@ -192,10 +158,24 @@ async def run_lab_drill(
         chaos_events = list(session.chaos.events)
         pods_max = {c: max(len(session.lab.desired_replicas(c)), 0) for c in spec.clouds}
         data = await _data_report(session, scaled, records) if session.data is not None else None
+    episodes = service_episodes(spec, scaled, records, time_scale)
     result = _result(spec, scenario, scaled, records, adapter.record.timeline, adapter.record.steering, chaos_events,
-                     pods_max, adapter.node_pools, time_scale, data)
+                     pods_max, adapter.node_pools, episodes, data)
     return LabDrill(result, spec, time_scale, tuple(records), tuple(adapter.record.pages), tuple(unsupported),
-                    tuple(loop.record.edge_weights), tuple(loop.record.splits), data)
+                    tuple(loop.record.edge_weights), tuple(loop.record.splits), data, episodes)
+
+
+def service_episodes(spec: LabSpec, scaled: Scenario, records: Sequence[RequestRecord], time_scale: float) -> tuple[Episode, ...]:
+    """Every service's degraded episodes, in bins holding enough requests for its SLA ratio to mean something."""
+    anchors = fault_anchors(scaled)
+    out: list[Episode] = []
+    for plan in spec.services:
+        svc = spec.platform.services[plan.name]
+        bin_s = max(BIN_S, MIN_REQUESTS_PER_BIN / max(plan.rps, 1e-9))
+        hold = max(2 * bin_s, RECOVERY_HOLD_S / time_scale)
+        out += episodes_from_records(records, plan.name, svc.p99_sla_ms, 1.0 - svc.error_rate_sla, anchors,
+                                     scaled.duration_s, hold, bin_s)
+    return tuple(out)
 
 
 # After the run, how long the old primary may still take to finish rejoining (pg_rewind) and catch up.
@@ -243,18 +223,15 @@ async def _data_report(session: LabSession, scaled: Scenario, records: Sequence[
 def _result(
     spec: LabSpec, original: Scenario, scaled: Scenario, records: Sequence[RequestRecord], timeline: Sequence[TimelineEntry],
     steering: Sequence[SteeringChange], chaos_events: Sequence[ChaosEvent], pods_max: dict[str, int], nodes: dict[str, int],
-    time_scale: float, data: dict[str, Any] | None = None,
+    episodes: Sequence[Episode], data: dict[str, Any] | None = None,
 ) -> DrillResult:
     duration = scaled.duration_s
-    anchors = fault_anchors(scaled)
     services: list[ServiceResult] = []
     for plan in spec.services:
         svc = spec.platform.services[plan.name]
         mine = [r for r in records if r.service == plan.name]
         s = summarize(mine)
-        bin_s = max(BIN_S, MIN_REQUESTS_PER_BIN / max(plan.rps, 1e-9))
-        hold = max(2 * bin_s, RECOVERY_HOLD_S / time_scale)
-        rto = rto_from_records(mine, plan.name, svc.p99_sla_ms, 1.0 - svc.error_rate_sla, anchors, duration, hold, bin_s)
+        rto = rto_of([e for e in episodes if e.service == plan.name])
         # RPO: measured per datastore when the lab ran them (the worst of the service's datastores);
         # without them the edge lab writes no data (lab_spec.LabSizing.with_datastores): 0 lost by construction.
         rpo = max((float(data[d]["rpo_s"]) for d in svc.data if data is not None and d in data), default=0.0)

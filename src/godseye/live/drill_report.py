@@ -3,7 +3,8 @@
 The contract's fields come from the same `DrillResult` shape the twin produces; when the twin's own
 writer (`godseye.report.drill_json`) is installed its rendering is used, so both files read alike.
 The lab adds `lab` (time scale, sizing, failed requests and p99 around each fault, pages received,
-HAProxy's own weights at each canary step, faults the lab could not play) and `comparison`
+HAProxy's own weights at each canary step, each service's degraded episodes, faults the lab could not
+play) and `comparison`
 (twin vs lab; null when the twin was not run).
 """
 
@@ -79,6 +80,13 @@ def lab_section(drill: LabDrill) -> dict[str, Any]:
         "pages": [{"t_s": round(t, 3), "event_action": p.event_action, "dedup_key": p.dedup_key, "status": st}
                   for t, p, st in drill.pages],
         "steering_applied": steps,
+        # What each service's RTO is made of: its degraded episodes, what failed or was slow, and where.
+        "episodes": [
+            {"service": e.service, "start_s": e.start_s, "first_bad_s": e.first_bad_s, "recovered_s": e.recovered_s,
+             "rto_s": None if e.rto_s is None else round(e.rto_s, 3), "bad_bins": e.bad_bins, "failed": e.failed,
+             "slow": e.slow, "by_cloud": e.by_cloud}
+            for e in drill.episodes
+        ],
         "not_played": list(drill.unsupported),
         # Real datastores (when the drill ran them): per datastore acked / lost / RPO, the orders' write outage.
         "data": drill.data,

@@ -329,6 +329,11 @@ def _print_drill(result: Any, comp: dict[str, Any] | None) -> None:
         out.print(d)
         if "write_outage_s" in result.data:
             out.print(f"orders write outage seen by the services: {result.data['write_outage_s']:g} s", highlight=False)
+    missed = {s.name for s in r.services if not s.met}
+    for e in result.episodes:
+        if e.service in missed:
+            out.print(f"{e.service} degraded {e.describe(result.spec.platform.services[e.service].p99_sla_ms)}",
+                      highlight=False, markup=False)
     if comp is None:
         return
     c = Table(title="twin vs lab (same lab platform, same scaled scenario)")
