@@ -75,7 +75,7 @@ async def one_run(edge: EdgeMode, fault: str, rps: float, seconds: float, fault_
             since.append(ev.t_s)
 
         watcher = asyncio.create_task(_watch_out(s, "aws", since, stop))
-        records, _ = await asyncio.gather(load.run(seconds, int(rps * seconds * 1.1) + 10), chaos())
+        records, _ = await asyncio.gather(load.run_apart(seconds, int(rps * seconds * 1.1) + 10), chaos())
         stop.set()
         reroute = await watcher
     t0 = since[0]

@@ -94,7 +94,7 @@ def test_kill_aws_under_load_reroutes_then_returns_through_every_canary_step(lab
                 restored = await s.chaos.restore("aws")
                 return killed.t_s, restored.t_s
 
-            records, (fault_t, restore_t) = await asyncio.gather(load.run(34.0, 12_000), chaos())
+            records, (fault_t, restore_t) = await asyncio.gather(load.run_apart(34.0, 12_000), chaos())
             await asyncio.sleep(max(0.0, 36.0 - s.clock()))
             total = summarize(records)
             # Every request is recorded, the failed ones included.
@@ -136,7 +136,7 @@ def test_hung_aws_under_load_reroutes_within_sla(lab_dir: Path) -> None:
                 await asyncio.sleep(FAULT_AT_S)
                 return s.chaos.pause_cloud("aws").t_s
 
-            records, fault_t = await asyncio.gather(load.run(15.0, 6_000), chaos())
+            records, fault_t = await asyncio.gather(load.run_apart(15.0, 6_000), chaos())
             figures = check_reroute(spec, s, records, fault_t)
             total = summarize(records)
             figures.update(requests=total.requests, failed=total.failed)

@@ -66,6 +66,8 @@ class Daemon:
             await asyncio.wait({loop_task, asyncio.create_task(self.stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.stop.set()
+            if self.load is not None:
+                self.load.stop()  # its sends run on a thread of their own (LoadGenerator.run_apart)
             load_task.cancel()
             await runner.cleanup()
 
@@ -75,7 +77,7 @@ class Daemon:
         self.load = self.session.load(self.rps)
         while not self.stop.is_set() and self.session.clock() < self.max_runtime_s:
             per_slice = int(sum(self.rps.values()) * LOAD_SLICE_S * 1.1) + 10
-            await self.load.run(LOAD_SLICE_S, per_slice)
+            await self.load.run_apart(LOAD_SLICE_S, per_slice)
             self.recent = (self.recent + self.load.records)[-RECORDS_KEPT:]
             self.load.records.clear()
 

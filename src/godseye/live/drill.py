@@ -150,7 +150,7 @@ async def run_lab_drill(
                 await asyncio.sleep(1.0)
 
         ticker = asyncio.create_task(report_progress())
-        records, _ = await asyncio.gather(lg.run(duration, budget), _play(session, steps, set_multiplier))
+        records, _ = await asyncio.gather(lg.run_apart(duration, budget), _play(session, steps, set_multiplier))
         await loop_task
         ticker.cancel()
         assert session.adapter is not None and session.loop is not None

@@ -200,5 +200,7 @@ class Lab:
             await self.runtime.apply(states + self._weight_commands(service))
             for r in slots:
                 if r.index >= n:
-                    self.supervisor.stop(r.name)
+                    # A stop waits for the process to exit (up to its grace): on a thread, so the plane's
+                    # probes and steering on this loop carry on meanwhile.
+                    await asyncio.to_thread(self.supervisor.stop, r.name)
             return before, n

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,11 @@ class LoadGenerator:
         # Request ids are unique across this generator's runs (a daemon runs it in slices).
         self._run_id = f"{int(time.time() * 1000):x}"
         self._sent = 0
+        # Set from any thread: the senders stop at their next send (then answers are awaited as usual).
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
 
     async def run(self, duration_s: float, max_requests: int) -> list[RequestRecord]:
         """Send load for `duration_s` (at most `max_requests` requests), wait for the answers (each
@@ -123,6 +129,13 @@ class LoadGenerator:
                 t.cancel()
         return self.records[first:]
 
+    async def run_apart(self, duration_s: float, max_requests: int) -> list[RequestRecord]:
+        """`run` on a thread of its own, with its own event loop. The caller's loop also runs the plane,
+        chaos and the adapter, whose blocking moments (stopping a process, starting a database) would
+        otherwise hold back the sends and add the hold-up to the latency of every request in flight: the
+        drill would measure its own harness. An external client is timed on its own clock."""
+        return await asyncio.to_thread(asyncio.run, self.run(duration_s, max_requests))
+
     async def _send_loop(
         self,
         session: aiohttp.ClientSession,
@@ -137,7 +150,7 @@ class LoadGenerator:
         base = f"{self.base_url}/{service}/lab"
         while budget[0] > 0:
             now = time.monotonic()
-            if now - start >= duration_s:
+            if now - start >= duration_s or self._stopping.is_set():
                 return
             if due > now:
                 await asyncio.sleep(due - now)
