@@ -25,17 +25,16 @@ same observations and the same step times always give the same actions.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from operator import attrgetter
+from datetime import datetime
 from typing import Any
 
-from godseye.control import autoscaler, canary, failover, health, incidents, replication, steering
+from godseye.control import canary, failover, health, incidents, replication, steering
 from godseye.control.actions import Action
-from godseye.control.autoscaler_model import AutoscalerMemory, AutoscalerView
+from godseye.control.autoscaler_model import AutoscalerMemory
+from godseye.control.autoscaler_runs import AutoscalerRuns
 from godseye.control.canary import CanaryMemory
 from godseye.control.copy_watch import CopyWatch
 from godseye.control.decision import Emitted
@@ -60,11 +59,6 @@ from godseye.spec.models import Platform
 # Observations buffered between two steps. A driver that stops stepping must not grow the plane
 # without limit: beyond this the oldest are dropped and counted (`dropped_observations`).
 MAX_PENDING_OBSERVATIONS = 200_000
-# A sample's time, read in C when the autoscaler's skip looks for the first sample to age out.
-_sample_time = attrgetter("t_s")
-# Without an epoch the plane's clock has no calendar date, so the autoscaler gets no event calendar;
-# this instant only anchors its (then empty) calendar.
-_NO_CALENDAR_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,26 +154,18 @@ class Plane:
     ) -> None:
         self._platform = platform
         self._services = tuple(services)
-        self._epoch = epoch if epoch is not None else _NO_CALENDAR_EPOCH
-        self._scaling_platform = platform if epoch is not None else platform.model_copy(update={"events": {}})
         self._replication_params = replication_params or ReplicationParams()
         self._incident_params = incident_params or IncidentParams()
         self._targets = targets_from_platform(platform)
         self._catalog = IncidentCatalog.from_platform(platform)
         self._pending: deque[Observation] = deque()
         self._dropped = 0
-        self._samples: dict[tuple[str, str], ServiceSample] = {}
-        self._pools: dict[str, NodePoolStatus] = {}
         self._wakeups: dict[str, float] = {}
         # The earliest of `_wakeups` but replication's (whose is the copy watch's): fixed between steps.
         self._others_wake: float | None = None
         self._copies = CopyWatch()
         self._data_gated = False
-        # The autoscaler's inputs as of its last run, to skip runs that would decide the same (see `_autoscale`).
-        self._inputs_version = 0
-        self._auto_seen: tuple[int, dict[str, dict[str, int]], frozenset[str]] | None = None
-        self._auto_until = -math.inf
-        self._auto_wake: float | None = None
+        self._autoscaling = AutoscalerRuns(platform, self._services, epoch)
         self._edge_view_of: object = None
         self._edge_view_cache: dict[tuple[str, str], bool] = {}
         self._state = PlaneState(
@@ -207,15 +193,7 @@ class Plane:
     def step(self, now_s: float) -> list[Emitted]:
         batch = _Batch.of(self._pending)
         self._pending.clear()
-        for s in batch.samples:
-            old = self._samples.get((s.cloud, s.service))
-            if old is None or s.t_s >= old.t_s:
-                self._samples[(s.cloud, s.service)] = s
-                self._inputs_version += 1
-        for p in batch.pools:
-            if p.cloud not in self._pools or p.t_s >= self._pools[p.cloud].t_s:
-                self._pools[p.cloud] = p
-                self._inputs_version += 1
+        self._autoscaling.take(batch.samples, batch.pools)
         turn = _Turn(now_s)
         sensed = self._sense(turn, batch)
         acted = self._act(turn, batch, sensed)
@@ -280,7 +258,7 @@ class Plane:
         fully_in = frozenset(c for c in clouds if c not in returning)
         fo = failover.reconcile(
             failover.FailoverView(turn.now_s, self._platform, self._services, out_set, fully_in,
-                                  sensed.replication.state, dict(self._pools)),
+                                  sensed.replication.state, dict(self._autoscaling.pools)),
             st.failover,
         )
         turn.emit("failover", fo.actions, fo.requeue_after_s)
@@ -296,7 +274,10 @@ class Plane:
         out_set, returning = sensed.rotation.out, sensed.returning
         # The autoscaler sizes from the weights before any burst spill (see steering.Asked.base).
         weights = {name: dict(a.base or a.weights) for name, a in acted.steering.asked.items()}
-        auto_memory = self._autoscale(turn, weights, out_set | sensed.health.clouds_down)
+        auto = self._autoscaling.run(turn.now_s, st.autoscaler, weights, out_set | sensed.health.clouds_down)
+        turn.out.extend(Emitted(turn.now_s, "autoscaler", a) for a in auto.actions)
+        if auto.wake_s is not None:
+            turn.wakes.append(("autoscaler", auto.wake_s))
         h = sensed.health
         inc = incidents.reconcile(
             incidents.IncidentView(
@@ -314,7 +295,7 @@ class Plane:
             st.incidents,
         )
         turn.emit("incidents", inc.actions, inc.requeue_after_s)
-        return auto_memory, inc.memory
+        return auto.memory, inc.memory
 
     def _edge_view(self, h: HealthMemory) -> Mapping[tuple[str, str], bool]:
         """(cloud, service) -> healthy as the edge judges every placed endpoint; rebuilt only when the
@@ -323,54 +304,6 @@ class Plane:
             self._edge_view_of = h.endpoints
             self._edge_view_cache = {(c, p.name): h.edge_healthy(c, p.name) for p in self._services for c in p.placement}
         return self._edge_view_cache
-
-    def _autoscale(self, turn: _Turn, weights: dict[str, dict[str, int]], down: frozenset[str]) -> AutoscalerMemory:
-        """Run the autoscaler, unless nothing it reads changed since its last run and no timer of its is due.
-
-        Its reconcile is level-triggered: with the same samples, pools, weights and clouds down, before
-        its own wake-up, before any sample ages out of its window, and with no scale-down step already due
-        (one waiting for the load to settle below its rolling average, which slides with the clock), it
-        asks for nothing and keeps its memory. Skipping that run is what makes quiet steps cheap.
-        """
-        st, now_s = self._state, turn.now_s
-        seen = (self._inputs_version, weights, down)
-        if seen == self._auto_seen and now_s < self._auto_until:
-            if self._auto_wake is not None:
-                turn.wakes.append(("autoscaler", self._auto_wake))
-            return st.autoscaler
-        # The plane already keeps the newest sample per (cloud, service) and status per pool, as
-        # `AutoscalerView.build` would pick them one by one: the view takes copies of them as they are
-        # (and the step's weights, which nothing changes once steering has set them).
-        view = AutoscalerView(
-            now_s, self._epoch, self._scaling_platform, self._services, dict(self._samples), dict(self._pools), weights,
-            down,
-        )
-        auto = autoscaler.reconcile(view, st.autoscaler)
-        turn.emit("autoscaler", auto.actions, auto.requeue_after_s)
-        self._auto_seen = seen
-        self._auto_wake = now_s + auto.requeue_after_s if auto.requeue_after_s is not None else None
-        self._auto_until = self._skippable_until(view, auto.memory)
-        return auto.memory
-
-    def _skippable_until(self, view: AutoscalerView, memory: AutoscalerMemory) -> float:
-        """Until when a rerun on unchanged inputs is known to decide nothing new (see `_autoscale`)."""
-        a, now_s = view.platform.autoscaling, view.now_s
-        until = self._auto_wake if self._auto_wake is not None else math.inf
-        # The first sample to age out of the window, found from the oldest (adding the window keeps the order).
-        oldest = min(map(_sample_time, view.samples.values()), default=math.inf)
-        if oldest + a.rolling_window_s >= now_s:
-            until = min(until, oldest + a.rolling_window_s)
-        else:
-            for s in view.samples.values():
-                expires = s.t_s + a.rolling_window_s
-                if expires >= now_s:
-                    until = min(until, expires)
-        for record in memory.pods.values():
-            if record.phase == "monitor":
-                due = (record.stable_since_s if record.stable_since_s is not None else now_s) + a.stable_s
-                if max(due, record.last_down_s + a.scale_down_interval_s) <= now_s:
-                    return -math.inf
-        return until
 
     def next_wakeup_s(self) -> float | None:
         """The earliest time any controller asked to run again (absolute, on the driver's clock).

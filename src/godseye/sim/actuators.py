@@ -1,7 +1,6 @@
-"""Applying the plane's actions to the twin, and describing them on the timeline.
+"""The plane's actions on the timeline: a sentence and fields for each, and the names the twin refuses.
 
-The twin decides nothing here: it carries out what it was asked, within the limits of the world
-(propagation delay for weights, boot and start times, max_nodes and capacity caps, vCPU to fit).
+`action_effects` carries them out.
 """
 
 from __future__ import annotations

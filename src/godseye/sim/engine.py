@@ -12,7 +12,6 @@ health controller's thresholds, and restart on the first change.
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 from collections import deque
@@ -22,25 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from godseye.control.actions import (
-    Action,
-    ActivateStandby,
-    HoldWrites,
-    PromoteReplica,
-    Reschedule,
-    ScaleNodePool,
-    ScaleService,
-    SetWeights,
-)
 from godseye.control.decision import Emitted
 from godseye.control.observations import Observation
 from godseye.plan.placement import place_services
 from godseye.policy.tiers import datastore_tiers
 from godseye.sim import data_model, sensors
-from godseye.sim.actuators import describe, unknown_names
+from godseye.sim.action_effects import ActionEffects
 from godseye.sim.faults import FaultChange, FaultState, is_disruptive, schedule
 from godseye.sim.metrics import Counters, RtoTracker
 from godseye.sim.plane_port import PlaneFactory
+from godseye.sim.probe_rounds import ProbeRounds
 from godseye.sim.recorder import Recorder
 from godseye.sim.result import DrillResult
 from godseye.sim.service_model import FAILED, IN_SLA, OFFERED, SUMMED, Endpoints, Served, ServiceParams, evaluate_on
@@ -71,9 +61,7 @@ class Engine:
         self.platform, self.scenario, self.seed, self.config = platform, scenario, seed, config
         self.plans = place_services(platform)
         self.services = [p.name for p in self.plans]
-        self._service_at = {name: i for i, name in enumerate(self.services)}  # actions name services: O(1) lookups
         self.clouds = list(platform.clouds)
-        self._known = (set(self.clouds), set(self.services), set(platform.datastores))
         tiers = [p.tier for p in self.plans]
 
         def rng(name: str) -> random.Random:
@@ -117,21 +105,14 @@ class Engine:
             if nodes[j] != platform.clouds[c].nodes:
                 self.rec.note(0.0, c, f"{c} starts with {nodes[j]} nodes (spec {platform.clouds[c].nodes}) to hold the "
                               "steady state", {"nodes": nodes[j]})
-        self.pending_weights: list[tuple[float, int, int, dict[str, int]]] = []
+        self.effects = ActionEffects(platform, self.clouds, self.services, self.world, self.faults, self.data, self.rec,
+                                     self.weights)
         self.outbox: deque[tuple[float, Observation]] = deque()
         self.plane = plane_factory(platform, self.plans)
         self.events = 0
-        self._seq = 0
-        self._outcome_key = b""
         self._outcome_version = (-1, -1)
-        empty = np.zeros((len(self.clouds) + 1, *self.placed.shape), dtype=np.bool_)
-        self._outcome = (empty, empty, self.placed)
-        # Per endpoint (service, cloud): probe rounds since what probes see of it last changed. Only
-        # endpoints below `probe_needed` are probed, so one endpoint changing does not restart rounds
-        # for every other (which would cost services x changes, and changes grow with services).
-        self._steady = np.zeros(self.placed.shape, dtype=np.int64)
-        self._due = self.placed.copy()  # placed endpoints still to be probed
-        self._any_due = bool(self._due.any())
+        # Vantage points: the edge and every cloud.
+        self.probe_rounds = ProbeRounds(self.placed, len(self.clouds) + 1, self.probe_needed)
         self._fault_version = -1
         self._out_mask = np.zeros_like(self.placed)
         # Offered, served, p99 and CPU (the first rows of `Served.grid`) integrated since the last sample.
@@ -183,8 +164,9 @@ class Engine:
                 nxt.append(probe_next)
             if self.changes:
                 nxt.append(self.changes[0].t_s)
-            if self.pending_weights:
-                nxt.append(self.pending_weights[0][0])
+            landing = self.effects.next_landing_s()
+            if landing is not None:
+                nxt.append(landing)
             if self.outbox:
                 nxt.append(self.outbox[0][0])
             if bends:
@@ -226,11 +208,8 @@ class Engine:
                               {"nodes_ready": arrived.nodes_ready})
             self.rec.pods_done(t, before, self.world)
         if self.world.preempted:
-            self._drain_preempted(t)
-        while self.pending_weights and self.pending_weights[0][0] <= t + 1e-9:
-            at, _, s, w = heapq.heappop(self.pending_weights)
-            self.weights[s] = [w.get(c, 0) for c in self.clouds]
-            self.rec.note(at, "edge", f"{self.services[s]} weights in effect at the edge", {"service": self.services[s]})
+            self.effects.drain_preempted(t)
+        self.effects.land_weights(t)
 
     def _evaluate(self, t: float, load_at: float | None = None) -> Served:
         """Every endpoint as it stands at t, with the offered load of `load_at` (default t)."""
@@ -333,7 +312,7 @@ class Engine:
 
     # -- observations --------------------------------------------------------------------------
     def _probing(self) -> bool:
-        return self._any_due
+        return self.probe_rounds.any_due
 
     def _refresh_outcome(self) -> None:
         """Recompute what probes would see when the world or the faults changed; a change restarts
@@ -344,33 +323,21 @@ class Engine:
         self._outcome_version = version
         placed = self._placed_now()
         ok, hung = sensors.probe_outcomes(self.world, self.faults, placed, self._endpoints_out())
-        key = ok.tobytes() + hung.tobytes() + placed.tobytes()
-        if key != self._outcome_key:
-            old_ok, old_hung, old_placed = self._outcome
-            changed = (ok != old_ok).any(axis=0) | (hung != old_hung).any(axis=0) | (placed != old_placed)
-            self._outcome_key = key
-            self._steady[changed] = 0
-        self._outcome = (ok, hung, placed)
-        self._set_due()
-
-    def _set_due(self) -> None:
-        self._due = self._outcome[2] & (self._steady < self.probe_needed)
-        self._any_due = bool(self._due.any())
+        self.probe_rounds.update(ok, hung, placed)
 
     def _probe_round(self, t: float) -> bool:
         """Probes every vantage point sends now, to the endpoints whose outcome has not been reported
         unchanged for `probe_needed` rounds (the others would only repeat what the health controller
         already concluded from them)."""
-        if not self._any_due:
+        rounds = self.probe_rounds
+        if not rounds.any_due:
             return False
-        due = self._due
-        ok, hung, _ = self._outcome
+        ok, hung, _ = rounds.outcome
         latency = self._evaluate(t).p99_ms
-        for obs in sensors.probes(t, self.world, ok, hung, due, self.platform.edge.health_check.timeout_s, latency):
+        for obs in sensors.probes(t, self.world, ok, hung, rounds.due, self.platform.edge.health_check.timeout_s, latency):
             self.plane.observe(obs)
             self.events += 1
-        self._steady[due] += 1
-        self._set_due()
+        rounds.sent()
         return True
 
     def _sample(self, t: float) -> None:
@@ -390,59 +357,5 @@ class Engine:
 
     # -- actions -------------------------------------------------------------------------------
     def _act(self, emitted: list[Emitted]) -> None:
-        known_c, known_s, known_d = self._known
-        for e in emitted:
-            self.events += 1
-            a = e.action
-            d = describe(a)
-            bad = unknown_names(a, known_c, known_s, known_d) or self._unreachable(a)
-            if bad is not None:
-                self.rec.note(e.t_s, e.actor, f"refused: {d.event} ({bad})", d.detail)
-                continue
-            self.rec.note(e.t_s, e.actor, d.event, d.detail)
-            if isinstance(a, SetWeights):
-                self.rec.steer(e.t_s, a.service, a.weights)
-            self._apply(e)
-            self._drain_preempted(e.t_s)
-
-    def _unreachable(self, a: Action) -> str | None:
-        """A change asked of a cloud whose API cannot be reached is refused, as a real call would fail;
-        a Reschedule leaves the failed cloud's deployment as it is (it cannot be reached either)."""
-        target = a.cloud if isinstance(a, (ScaleService, ScaleNodePool, ActivateStandby)) else None
-        if isinstance(a, Reschedule):
-            target = a.to_cloud
-        if target is not None and not self.faults.cloud_up(target):
-            return f"{target} is unreachable"
-        return None
-
-    def _drain_preempted(self, t: float) -> None:
-        totals: dict[tuple[str, str, str], int] = {}
-        for victim, cloud, n, winner in self.world.preempted:
-            totals[(cloud, victim, winner)] = totals.get((cloud, victim, winner), 0) + n
-        self.world.preempted.clear()
-        for (cloud, victim, winner), n in totals.items():
-            self.rec.note(t, cloud, f"{n} pods of {victim} preempted in {cloud} to make room for {winner}",
-                          {"service": victim, "pods": n, "for": winner})
-
-    def _apply(self, e: Emitted) -> None:
-        a, t = e.action, e.t_s
-        if isinstance(a, SetWeights):
-            self._seq += 1
-            at = t + self.platform.edge.propagation_s
-            heapq.heappush(self.pending_weights, (at, self._seq, self._service_at[a.service], dict(a.weights)))
-        elif isinstance(a, ScaleService):
-            self.world.set_pods(self._service_at[a.service], self.clouds.index(a.cloud), a.replicas, t)
-        elif isinstance(a, (ActivateStandby, Reschedule)):
-            # Bring the copy up to the active size; never below what the autoscaler already asked
-            # there (both may aim at the same copy in one step).
-            s = self._service_at[a.service]
-            j = self.clouds.index(a.cloud if isinstance(a, ActivateStandby) else a.to_cloud)
-            self.world.set_pods(s, j, max(a.replicas, int(self.world.pods_desired[s, j])), t)
-        elif isinstance(a, ScaleNodePool):
-            self.world.request_nodes(self.clouds.index(a.cloud), a.nodes, t)
-        elif isinstance(a, PromoteReplica):
-            self.rec.note(t, "data", self.data.promote(a.datastore, a.cloud, t, self.faults), {"datastore": a.datastore})
-        elif isinstance(a, HoldWrites):
-            self.data.hold(a.datastore, a.hold)
-        # Marks, pages, drift, conditions and FollowPrimary change nothing in the world: they are
-        # already on the timeline.
+        self.events += len(emitted)
+        self.effects.carry_out(emitted)
