@@ -62,10 +62,10 @@ async def one_run(edge: EdgeMode, fault: str, rps: float, seconds: float, fault_
     sizing = LabSizing(services_per_tier={1: 1}, total_rps=rps, replicas_cap=1, time_scale=60.0)
     spec = build_lab_spec(load_platform(), sizing)
     async with LabSession(spec, directory, mode=edge, with_plane=edge == "godseye") as s:
+        load = await s.external_load()
         s.clock.reset()
         if edge == "godseye":
             s.start_loop(seconds + 1.0)
-        load = s.load()
         since: list[float] = []
         stop = asyncio.Event()
 

@@ -80,9 +80,9 @@ def test_kill_aws_under_load_reroutes_then_returns_through_every_canary_step(lab
     async def run() -> None:
         async with LabSession(spec, lab_dir) as s:
             assert s.adapter is not None and s.loop is not None
+            load = await s.external_load()
             s.clock.reset()
             s.start_loop(36.0)
-            load = s.load()
 
             async def chaos() -> tuple[float, float]:
                 await asyncio.sleep(FAULT_AT_S)
@@ -128,9 +128,9 @@ def test_hung_aws_under_load_reroutes_within_sla(lab_dir: Path) -> None:
 
     async def run() -> None:
         async with LabSession(spec, lab_dir) as s:
+            load = await s.external_load()
             s.clock.reset()
             s.start_loop(16.0)
-            load = s.load()
 
             async def chaos() -> float:
                 await asyncio.sleep(FAULT_AT_S)

@@ -137,7 +137,7 @@ async def run_lab_drill(
     peak = max([1.0, *(s.multiplier for s in steps if s.kind == "traffic")])
     budget = min(MAX_REQUESTS, math.ceil(sum(rates.values()) * peak * duration * 1.1) + 10)
     async with LabSession(spec, directory, plane_factory, data_root=data_root) as session:
-        lg = session.load(rates)
+        lg = await session.external_load(rates)
         session.clock.reset()  # scenario time 0: load, chaos schedule and control loop start together
         loop_task = session.start_loop(duration)
 

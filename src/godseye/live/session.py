@@ -26,6 +26,7 @@ from godseye.live.haproxy_config import EdgeMode
 from godseye.live.lab import Lab
 from godseye.live.lab_data import LabData
 from godseye.live.lab_spec import LabSpec
+from godseye.live.load_process import LoadProcess
 from godseye.live.loadgen import LoadGenerator
 from godseye.live.loop import LabClock, LabLoop, PlaneLike
 from godseye.live.probes import Prober, lab_vantages
@@ -85,6 +86,7 @@ class LabSession:
         self.adapter: LiveAdapter | None = None
         self.loop: LabLoop | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._loads: list[LoadProcess] = []
 
     async def __aenter__(self) -> LabSession:
         try:
@@ -121,10 +123,14 @@ class LabSession:
             await self.receiver.stop()
         finally:
             try:
-                self.lab.stop()
+                for load in self._loads:
+                    await asyncio.to_thread(load.close)
             finally:
-                if self.data is not None:
-                    await asyncio.to_thread(self.data.stop)
+                try:
+                    self.lab.stop()
+                finally:
+                    if self.data is not None:
+                        await asyncio.to_thread(self.data.stop)
 
     async def _apply_data(self, action: Action) -> str:
         assert self.data is not None
@@ -137,6 +143,16 @@ class LabSession:
         return self._loop_task
 
     def load(self, rps: dict[str, float] | None = None) -> LoadGenerator:
-        """A load generator through the edge; by default each service's lab rps."""
-        rates = rps if rps is not None else {p.name: p.rps for p in self.spec.services}
-        return LoadGenerator(self.lab.edge_url, rates, self.clock)
+        """A load generator through the edge, in this process; by default each service's lab rps."""
+        return LoadGenerator(self.lab.edge_url, self._rates(rps), self.clock)
+
+    async def external_load(self, rps: dict[str, float] | None = None) -> LoadProcess:
+        """A load generator through the edge in a process of its own, ready to send: what measures a
+        drill (load_process.py says why). Stopped with the session."""
+        load = LoadProcess(self.lab.edge_url, self._rates(rps), self.clock)
+        self._loads.append(load)
+        await load.ready()
+        return load
+
+    def _rates(self, rps: dict[str, float] | None) -> dict[str, float]:
+        return dict(rps) if rps is not None else {p.name: p.rps for p in self.spec.services}
