@@ -61,7 +61,7 @@ def test_sends_on_schedule_while_the_parent_is_blocked_and_follows_the_multiplie
     before = sum(1 for t in sent if 0.5 <= t < 1.5)
     after = sum(1 for t in sent if 2.1 <= t < 3.0)
     assert after / 0.9 > 1.6 * before, (before, after)  # the multiplier reached the child
-    assert not load._proc.is_alive()  # closed: nothing left behind
+    assert not load.running  # closed: nothing left behind
 
 
 def test_a_dead_child_is_an_error_not_a_hang() -> None:
@@ -70,7 +70,7 @@ def test_a_dead_child_is_an_error_not_a_hang() -> None:
         try:
             await load.ready()
             load._proc.kill()
-            load._proc.join(5.0)
+            load._proc.wait(5.0)
             with pytest.raises(LoadError, match="load process died"):
                 await load.run_apart(1.0, 100)
         finally:
