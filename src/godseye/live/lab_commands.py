@@ -30,6 +30,7 @@ from godseye.live.datasync.objects import ObjectStore
 from godseye.live.datasync.streams import RedisTrio, StreamError
 from godseye.live.lab_data import DataError, data_available
 from godseye.live.lab_spec import LabSizing
+from godseye.live.load_process import LoadError
 from godseye.live.paths import lab_dir
 from godseye.live.pg.cluster import ClusterError
 from godseye.live.pg.commands import down_triplet, up_triplet
@@ -300,6 +301,8 @@ def drill(
                                            progress=progress if sys.stderr.isatty() else None, data_root=data_root))
     except DataError as exc:
         raise _fail(f"the lab's datastores: {exc}", 1) from None
+    except LoadError as exc:
+        raise _fail(f"the lab's load generator: {exc}", 1) from None
     comp = comparison(twin_prediction(result, sc), result.result, scale_scenario(sc, time_scale)) if twin else None
     _print_drill(result, comp)
     if json_file is not None:
