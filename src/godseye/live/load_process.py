@@ -2,7 +2,7 @@
 
 The drill's process also runs the plane, chaos, the adapter and the alert receiver. A load generator
 sharing it (even on a thread of its own) shares its interpreter lock and its garbage collector: a full
-collection there (measured 60-170 ms every ~20 s late in a drill on a busy machine, as the run's
+collection there (measured 50-510 ms every ~20 s in a drill on a busy machine, as the run's
 objects pile up) or a long plane step holds back every send and adds itself to the latency of every
 request in flight. The drill would then miss an RTO on its own harness. In its own process the load
 generator keeps its schedule and its clock whatever the drill's process is doing.
@@ -44,11 +44,10 @@ class LoadProcess:
     def __init__(self, base_url: str, rps: dict[str, float], clock: LabClock, timeout_s: float = DEFAULT_TIMEOUT_S,
                  max_inflight: int = DEFAULT_MAX_INFLIGHT) -> None:
         self.clock = clock
-        self.rps = dict(rps)
         self._multiplier = 1.0
         mine, theirs = socket.socketpair()
         argv = [sys.executable, "-m", "godseye.live.load_process", "--fd", str(theirs.fileno()), "--base-url", base_url,
-                "--rps", json.dumps(self.rps), "--timeout-s", str(timeout_s), "--max-inflight", str(max_inflight)]
+                "--rps", json.dumps(rps), "--timeout-s", str(timeout_s), "--max-inflight", str(max_inflight)]
         self._proc = subprocess.Popen(argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         theirs.close()
         self._conn = Connection(mine.detach())

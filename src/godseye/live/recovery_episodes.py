@@ -88,14 +88,14 @@ def episodes_from_records(
     if current is not None:
         held = current.good_since is not None and duration_s - current.good_since >= hold_s
         spans.append((current, current.good_since if held else None))
-    return [_episode(service, sla_ms, bin_s, duration_s, mine, span, recovered) for span, recovered in spans]
+    return [_episode(service, sla_ms, bin_s, mine, span, recovered) for span, recovered in spans]
 
 
-def _episode(service: str, sla_ms: float, bin_s: float, duration_s: float, mine: Sequence[RequestRecord],
-             span: _Open, recovered: float | None) -> Episode:
+def _episode(service: str, sla_ms: float, bin_s: float, mine: Sequence[RequestRecord], span: _Open,
+             recovered: float | None) -> Episode:
     first_bad = span.first_bad * bin_s
-    until = duration_s if recovered is None else recovered
-    inside = [r for r in mine if first_bad <= r.t_s < until or (recovered is None and r.t_s >= until)]
+    until = math.inf if recovered is None else recovered
+    inside = [r for r in mine if first_bad <= r.t_s < until]
     failed = [r for r in inside if not r.ok]
     slow = [r for r in inside if r.ok and r.latency_ms > sla_ms]
     by_cloud = Counter(r.cloud or NO_ANSWER for r in (*failed, *slow))
